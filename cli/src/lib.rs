@@ -1,0 +1,1 @@
+//! The keryx command line. (Being written.)

@@ -1,0 +1,115 @@
+//! The contract for each platform's strict fake, and a server that runs several on one port.
+//!
+//! Emulators serve the platform's real paths, so a config's `base_url` can point the real client
+//! at them. They enforce the rules in `shared/reference/`: a fake that lets a wrong request pass
+//! would let a client bug reach a real account. Their paths do not collide, so `keryx emulator`
+//! and `keryx demo` serve all of them from one loopback port.
+//!
+//! Besides the platform paths, [`serve`] adds a small control API under `/__emulator/<id>/`:
+//! `POST configure` (a YAML or JSON body of knobs: faults, limits, modes) and `GET stats`
+//! (what the emulator saw, as JSON). Tests and `keryx emulator --knobs FILE` use the same knobs.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::error::{Error, Result};
+
+/// A platform's strict fake. One value is one independent fake service with its own state.
+pub trait Emulator: Send + Sync + 'static {
+    /// The platform id this emulator fakes.
+    fn platform_id(&self) -> &'static str;
+
+    /// The platform's endpoints at their real paths. `base_url` is where the router is served,
+    /// for URLs the emulator hands out (upload URLs, session URIs).
+    fn router(&self, base_url: &str) -> Router;
+
+    /// Applies knobs (fault injection, modes, limits), given as YAML. Unknown knobs are errors.
+    fn configure(&self, knobs: &serde_yaml::Value) -> Result<()>;
+
+    /// The config section (as YAML text, indented for `platforms:`) that points a client at
+    /// this emulator: client id or key, `base_url`, ...
+    fn client_config(&self, base_url: &str) -> String;
+
+    /// The environment variable and value of the client secret the emulator accepts.
+    fn client_secret(&self) -> (&'static str, String);
+
+    /// What the emulator saw (uploads, posts, live tokens, peak concurrent uploads...).
+    fn stats(&self) -> serde_json::Value;
+}
+
+/// A running emulator server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub emulators: Vec<Arc<dyn Emulator>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Waits until the server stops (it runs until the process ends or the task is aborted).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+/// Serves `emulators` on `127.0.0.1:port` (0 for a free port), loopback only.
+pub async fn serve(emulators: Vec<Arc<dyn Emulator>>, port: u16) -> Result<Running> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| {
+        Error::input(format!("cannot listen on 127.0.0.1:{port}"))
+            .with_source(e)
+            .with_hint("choose another port with --port, or 0 for any free port")
+    })?;
+    let addr = listener.local_addr().map_err(|e| Error::platform("no local address").with_source(e))?;
+    let base_url = format!("http://{addr}");
+    let mut app = Router::new();
+    for emulator in &emulators {
+        app = app.merge(emulator.router(&base_url));
+    }
+    let control = Router::new()
+        .route("/__emulator/{id}/configure", post(configure))
+        .route("/__emulator/{id}/stats", get(stats))
+        .with_state(Arc::new(emulators.clone()));
+    app = app.merge(control);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(Running { addr, base_url, emulators, task })
+}
+
+type Emulators = Arc<Vec<Arc<dyn Emulator>>>;
+
+fn lookup(emulators: &Emulators, id: &str) -> Option<Arc<dyn Emulator>> {
+    emulators.iter().find(|e| e.platform_id() == id).cloned()
+}
+
+async fn configure(State(emulators): State<Emulators>, Path(id): Path<String>, body: Bytes) -> Response {
+    let Some(emulator) = lookup(&emulators, &id) else {
+        return (StatusCode::NOT_FOUND, format!("no emulator for {id}\n")).into_response();
+    };
+    let knobs: serde_yaml::Value = match serde_yaml::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("knobs are not YAML: {e}\n")).into_response(),
+    };
+    match emulator.configure(&knobs) {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    }
+}
+
+async fn stats(State(emulators): State<Emulators>, Path(id): Path<String>) -> Response {
+    match lookup(&emulators, &id) {
+        Some(emulator) => axum::Json(emulator.stats()).into_response(),
+        None => (StatusCode::NOT_FOUND, format!("no emulator for {id}\n")).into_response(),
+    }
+}

@@ -1,0 +1,42 @@
+//! keryx-core: everything keryx needs that is not about one platform.
+//!
+//! - [`platform`]: the [`Platform`] trait and the registry platforms add themselves to.
+//! - [`context`]: what a platform gets for one command (config, paths, secrets, HTTP, UI).
+//! - [`config`]: the YAML config: typed sections, precise errors, edits that keep comments.
+//! - [`secrets`] and [`tokens`]: the keychain (or config-file fallback) and the locked
+//!   read–refresh–persist of OAuth tokens.
+//! - [`oauth`]: PKCE, the loopback capture, the pasted-URL fallback and `--code`.
+//! - [`upload`] and [`http`]: streaming chunk bodies from disk, retries with backoff.
+//! - [`media`]: what a video file is (container, duration, size), read from its header.
+//! - [`emulator`]: the contract for platform fakes and a server that runs them.
+//!
+//! Core names no platform.
+
+pub mod config;
+pub mod context;
+pub mod emulator;
+pub mod error;
+pub mod http;
+pub mod media;
+pub mod metadata;
+pub mod oauth;
+pub mod paths;
+pub mod platform;
+pub mod secret;
+pub mod secrets;
+pub mod tokens;
+pub mod upload;
+
+pub use context::{Context, NoProgress, Progress, Prompter, Ui};
+pub use emulator::Emulator;
+pub use error::{Error, ErrorKind, Result};
+pub use media::VideoFile;
+pub use metadata::Metadata;
+pub use platform::{
+    AuthOptions, AuthReport, Platform, PlatformStatus, PostReport, PreparedPost, Registration,
+    find, registry,
+};
+pub use secret::Secret;
+
+/// Re-exported so platform crates register with the same `inventory` version core collects with.
+pub use inventory;

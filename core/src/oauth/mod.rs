@@ -1,0 +1,1 @@
+//! OAuth for installed apps: PKCE, loopback capture, pasted URL, `--code`. (Stub.)

@@ -1,0 +1,1 @@
+//! Stored OAuth tokens and the locked read–refresh–persist. (Stub: the API is the contract.)

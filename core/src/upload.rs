@@ -1,0 +1,1 @@
+//! Streaming request bodies from a file range. (Stub.)

@@ -1,0 +1,4 @@
+//! keryx platform: TikTok.
+
+/// Referenced by the keryx binary so the linker keeps this crate's registration.
+pub fn link() {}
