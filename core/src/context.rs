@@ -24,6 +24,8 @@ pub struct Context {
 pub trait Ui: Send + Sync {
     /// A line of information for humans (stderr under `--json`; hidden by `-q`).
     fn info(&self, message: &str);
+    /// Something the user must see to go on, e.g. the URL to open to authorise (never hidden).
+    fn show(&self, message: &str);
     /// Something the user should act on; shown even with `-q`.
     fn warn(&self, message: &str);
     /// Questions, when a person is there to answer: `None` with `--yes`, `--json` or no terminal.

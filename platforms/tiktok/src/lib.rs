@@ -1,4 +1,6 @@
 //! keryx platform: TikTok.
 
+pub mod emulator;
+
 /// Referenced by the keryx binary so the linker keeps this crate's registration.
 pub fn link() {}

@@ -1,0 +1,1 @@
+//! The strict tiktok emulator (being written).

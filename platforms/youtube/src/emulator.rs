@@ -1,0 +1,1 @@
+//! The strict youtube emulator (being written).
