@@ -1,1 +1,0 @@
-//! The strict youtube emulator (being written).
