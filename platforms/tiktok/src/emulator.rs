@@ -1,1 +1,0 @@
-//! The strict tiktok emulator (being written).
