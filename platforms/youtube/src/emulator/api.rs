@@ -127,7 +127,7 @@ pub(crate) fn signup_required() -> ApiError {
 
 /// Records and renders an error reply.
 pub(crate) fn fail(st: &mut State, error: ApiError) -> Response {
-    st.count_error(error.reason);
+    st.count_error(error.reason());
     error.response()
 }
 

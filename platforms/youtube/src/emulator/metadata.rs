@@ -264,40 +264,40 @@ pub(crate) fn validate(parts: &[String], body: &Value) -> Result<VideoMeta, ApiE
     meta.default_audio_language = optional_language(snippet, "defaultAudioLanguage")?;
 
     // localizations need a default language (reference §4.1).
-    if listed("localizations") {
-        if let Some(localizations) = resource.get("localizations") {
-            if !localizations.is_object() {
-                return Err(invalid_metadata());
-            }
-            if meta.default_language.is_none() {
-                return Err(ApiError::video(
-                    400,
-                    "defaultLanguageNotSet",
-                    "The request is trying to add localized video details without specifying the default language of the video details.",
-                ));
-            }
-            meta.localizations = Some(localizations.clone());
+    if listed("localizations")
+        && let Some(localizations) = resource.get("localizations")
+    {
+        if !localizations.is_object() {
+            return Err(invalid_metadata());
         }
+        if meta.default_language.is_none() {
+            return Err(ApiError::video(
+                400,
+                "defaultLanguageNotSet",
+                "The request is trying to add localized video details without specifying the default language of the video details.",
+            ));
+        }
+        meta.localizations = Some(localizations.clone());
     }
 
-    if listed("recordingDetails") {
-        if let Some(details) = resource.get("recordingDetails") {
-            let valid = details
-                .as_object()
-                .is_some_and(|d| match d.get("recordingDate") {
-                    None | Some(Value::Null) => true,
-                    Some(Value::String(date)) => OffsetDateTime::parse(date, &Rfc3339).is_ok(),
-                    Some(_) => false,
-                });
-            if !valid {
-                return Err(ApiError::video(
-                    400,
-                    "invalidRecordingDetails",
-                    "The metadata specifies invalid recording details.",
-                ));
-            }
-            meta.recording_details = Some(details.clone());
+    if listed("recordingDetails")
+        && let Some(details) = resource.get("recordingDetails")
+    {
+        let valid = details
+            .as_object()
+            .is_some_and(|d| match d.get("recordingDate") {
+                None | Some(Value::Null) => true,
+                Some(Value::String(date)) => OffsetDateTime::parse(date, &Rfc3339).is_ok(),
+                Some(_) => false,
+            });
+        if !valid {
+            return Err(ApiError::video(
+                400,
+                "invalidRecordingDetails",
+                "The metadata specifies invalid recording details.",
+            ));
         }
+        meta.recording_details = Some(details.clone());
     }
 
     // status (reference §4.2).
@@ -397,7 +397,7 @@ mod tests {
     }
 
     fn reason(body: Value) -> &'static str {
-        validate(&parts(), &body).unwrap_err().reason
+        validate(&parts(), &body).unwrap_err().reason()
     }
 
     #[test]
@@ -498,13 +498,13 @@ mod tests {
     #[test]
     fn part_parameter() {
         assert_eq!(
-            parse_parts(None, VIDEO_PARTS).unwrap_err().reason,
+            parse_parts(None, VIDEO_PARTS).unwrap_err().reason(),
             "required"
         );
         assert_eq!(
             parse_parts(Some("snippet,bogus"), VIDEO_PARTS)
                 .unwrap_err()
-                .reason,
+                .reason(),
             "unknownPart"
         );
         assert_eq!(

@@ -202,14 +202,14 @@ fn open_session(
     };
     let meta = validate(&parts, &resource)?;
     // The channel's daily cap, counted in sessions opened today (reference §5.2).
-    if let Some(cap) = st.settings.channel_upload_cap {
-        if st.quota().channel_uploads >= cap {
-            return Err(ApiError::video(
-                400,
-                "uploadLimitExceeded",
-                "The user has exceeded the number of videos they may upload.",
-            ));
-        }
+    if let Some(cap) = st.settings.channel_upload_cap
+        && st.quota().channel_uploads >= cap
+    {
+        return Err(ApiError::video(
+            400,
+            "uploadLimitExceeded",
+            "The user has exceeded the number of videos they may upload.",
+        ));
     }
     st.quota().channel_uploads += 1;
     let upload_id = format!("AUEx{}", random_b64(60));
@@ -337,6 +337,13 @@ pub(crate) async fn put(
         let mut st = app.lock();
         st.counters.upload_puts += 1;
         let n = st.counters.upload_puts;
+        let query = headers
+            .get(header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_content_range);
+        if matches!(query, Some(ContentRange::Query { .. })) {
+            st.counters.status_queries += 1;
+        }
         let faults = Faults {
             fault: st.settings.faults.remove(&n),
             cut: st.settings.cuts.remove(&n),
@@ -424,7 +431,7 @@ async fn receive(body: Body, limit: Option<u64>, hasher: Option<Sha256>) -> Rece
             }
             out.read += take as u64;
             data = &data[take..];
-            if out.read % CHUNK == 0 {
+            if out.read.is_multiple_of(CHUNK) {
                 out.aligned = out.hasher.clone();
                 out.aligned_len = out.read;
             }
@@ -498,10 +505,10 @@ fn incomplete(app: &App, upload_id: &str, relocate: bool) -> Response {
     let committed = session.committed;
     let mut response = StatusCode::PERMANENT_REDIRECT.into_response();
     let headers = response.headers_mut();
-    if committed > 0 {
-        if let Ok(value) = HeaderValue::from_str(&format!("bytes=0-{}", committed - 1)) {
-            headers.insert(header::RANGE, value);
-        }
+    if committed > 0
+        && let Ok(value) = HeaderValue::from_str(&format!("bytes=0-{}", committed - 1))
+    {
+        headers.insert(header::RANGE, value);
     }
     if let Some(secs) = st.settings.retry_after_on_308 {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -647,7 +654,6 @@ async fn handle_put(
     let plan = match range {
         // A status query (reference §3.5).
         Some(ContentRange::Query { total: asked }) => {
-            app.lock().counters.status_queries += 1;
             if let Some(known) = total.filter(|known| *known != asked) {
                 return finish(app, body, cut, total_mismatch(asked, known)).await;
             }
@@ -752,16 +758,16 @@ async fn handle_put(
         }
         // No Content-Range: the whole file in one request (reference §3.2, §9.6).
         None => {
-            if let (Some(n), Some(known)) = (content_length, total) {
-                if n != known {
-                    let response = plain(
-                        400,
-                        format!(
-                            "Invalid request. The request body ({n} bytes) is not the whole upload ({known} bytes); send Content-Range for part of it."
-                        ),
-                    );
-                    return finish(app, body, cut, response).await;
-                }
+            if let (Some(n), Some(known)) = (content_length, total)
+                && n != known
+            {
+                let response = plain(
+                    400,
+                    format!(
+                        "Invalid request. The request body ({n} bytes) is not the whole upload ({known} bytes); send Content-Range for part of it."
+                    ),
+                );
+                return finish(app, body, cut, response).await;
             }
             if committed != 0 {
                 let response = misaligned(app, upload_id, 0, committed, relocate);

@@ -87,9 +87,13 @@ fn escape(text: &str) -> String {
 /// An API error in the envelope of reference §5.3:
 /// `{"error":{"code","message","errors":[{message,domain,reason,(location,locationType)}],"status"}}`.
 #[derive(Debug, Clone)]
-pub(crate) struct ApiError {
-    pub(crate) code: u16,
-    pub(crate) reason: &'static str,
+pub(crate) struct ApiError(Box<ErrorBody>);
+
+/// Boxed: the error travels in `Result`s and should stay small.
+#[derive(Debug, Clone)]
+struct ErrorBody {
+    code: u16,
+    reason: &'static str,
     domain: &'static str,
     message: String,
     item_message: Option<String>,
@@ -104,7 +108,7 @@ impl ApiError {
         reason: &'static str,
         message: impl Into<String>,
     ) -> Self {
-        ApiError {
+        ApiError(Box::new(ErrorBody {
             code,
             reason,
             domain,
@@ -112,24 +116,29 @@ impl ApiError {
             item_message: None,
             location: None,
             grpc_status: Some(grpc_status(code)),
-        }
+        }))
+    }
+
+    /// `errors[0].reason`, the machine-readable key.
+    pub(crate) fn reason(&self) -> &'static str {
+        self.0.reason
     }
 
     /// `errors[0].message` when it differs from the top-level message (e.g. insufficientPermissions).
     pub(crate) fn item_message(mut self, message: impl Into<String>) -> Self {
-        self.item_message = Some(message.into());
+        self.0.item_message = Some(message.into());
         self
     }
 
     /// `errors[0].location` and `locationType` (`header`, `parameter`).
     pub(crate) fn at(mut self, location: impl Into<String>, kind: &'static str) -> Self {
-        self.location = Some((location.into(), kind));
+        self.0.location = Some((location.into(), kind));
         self
     }
 
     /// Replies such as `quotaExceeded` come without the gRPC-style `status` (reference §5.3).
     pub(crate) fn without_status(mut self) -> Self {
-        self.grpc_status = None;
+        self.0.grpc_status = None;
         self
     }
 
@@ -157,23 +166,24 @@ impl ApiError {
     }
 
     pub(crate) fn response(&self) -> Response {
+        let e = &self.0;
         let mut item = json!({
-            "message": self.item_message.as_deref().unwrap_or(&self.message),
-            "domain": self.domain,
-            "reason": self.reason,
+            "message": e.item_message.as_deref().unwrap_or(&e.message),
+            "domain": e.domain,
+            "reason": e.reason,
         });
-        if let Some((location, kind)) = &self.location {
+        if let Some((location, kind)) = &e.location {
             item["location"] = json!(location);
             item["locationType"] = json!(kind);
         }
-        let mut error = json!({ "code": self.code, "message": self.message, "errors": [item] });
-        if let Some(grpc) = self.grpc_status {
+        let mut error = json!({ "code": e.code, "message": e.message, "errors": [item] });
+        if let Some(grpc) = e.grpc_status {
             error["status"] = json!(grpc);
         }
-        let mut response = json_reply(self.code, &json!({ "error": error }));
-        if self.code == 401 {
+        let mut response = json_reply(e.code, &json!({ "error": error }));
+        if e.code == 401 {
             // What Google's front end sends with a 401 (RFC 6750 §3).
-            let value = if self.reason == "authError" {
+            let value = if e.reason == "authError" {
                 "Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\""
             } else {
                 "Bearer realm=\"https://accounts.google.com/\""
