@@ -146,7 +146,7 @@ enum Fault5xx {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum ProgressRange {
-    /// `bytes 0-{last byte index received}/{total}`; `bytes */{total}` before any byte.
+    /// `bytes 0-{last byte index received}/{total}` (`bytes 0-0/{total}` before any byte).
     LastIndex,
     /// `bytes 0-{bytes received}/{total}`.
     ByteCount,
@@ -323,6 +323,20 @@ fn positive(knob: &str, v: u64) -> Result<u64> {
     }
 }
 
+/// A century: far beyond any lifetime worth testing, and small enough that fake times never
+/// overflow.
+pub(crate) const MAX_SECS: u64 = 100 * 365 * 86_400;
+
+fn seconds(knob: &str, v: u64, min: u64) -> Result<u64> {
+    if v < min || v > MAX_SECS {
+        return Err(bad(
+            knob,
+            format!("must be between {min} and {MAX_SECS} seconds"),
+        ));
+    }
+    Ok(v)
+}
+
 fn request_numbers(knob: &str, v: Vec<u64>) -> Result<Vec<u64>> {
     if v.contains(&0) {
         return Err(bad(
@@ -393,7 +407,6 @@ impl Knobs {
             non_sandbox_target,
             echo_state_on_error,
             rotate_refresh_tokens,
-            refresh_grace_secs,
             refresh_window_restarts,
             invalidate_old_access_tokens,
             account_private,
@@ -448,13 +461,16 @@ impl Knobs {
             s.redirect_uris = v;
         }
         if let Some(v) = self.code_ttl_secs {
-            s.code_ttl_secs = positive("code_ttl_secs", v)?;
+            s.code_ttl_secs = seconds("code_ttl_secs", v, 1)?;
         }
         if let Some(v) = self.access_token_ttl_secs {
-            s.access_token_ttl_secs = positive("access_token_ttl_secs", v)?;
+            s.access_token_ttl_secs = seconds("access_token_ttl_secs", v, 1)?;
         }
         if let Some(v) = self.refresh_token_ttl_secs {
-            s.refresh_token_ttl_secs = positive("refresh_token_ttl_secs", v)?;
+            s.refresh_token_ttl_secs = seconds("refresh_token_ttl_secs", v, 1)?;
+        }
+        if let Some(v) = self.refresh_grace_secs {
+            s.refresh_grace_secs = seconds("refresh_grace_secs", v, 0)?;
         }
         if let Some(v) = self.error_http_status {
             if v != 200 && v != 400 {
@@ -504,7 +520,7 @@ impl Knobs {
             }
         }
         if let Some(v) = self.upload_url_ttl_secs {
-            s.upload_url_ttl_secs = positive("upload_url_ttl_secs", v)?;
+            s.upload_url_ttl_secs = seconds("upload_url_ttl_secs", v, 1)?;
         }
         if let Some(v) = self.fail_chunk_with_5xx {
             s.fail_chunk_with_5xx = request_numbers("fail_chunk_with_5xx", v)?;
@@ -526,7 +542,12 @@ impl Knobs {
             }
             s.fail_reason = v;
         }
-        Ok((s, self.advance_clock_secs.unwrap_or(0)))
+        let advance = seconds(
+            "advance_clock_secs",
+            self.advance_clock_secs.unwrap_or(0),
+            0,
+        )?;
+        Ok((s, advance))
     }
 }
 
@@ -580,6 +601,8 @@ mod tests {
             Some(500)
         );
         assert!(apply("token_5xx_once: 404").is_err());
+        assert!(apply("code_ttl_secs: 18446744073709551615").is_err());
+        assert!(apply("advance_clock_secs: 18446744073709551615").is_err());
         assert_eq!(
             apply("progress_range: byte_count").unwrap().progress_range,
             ProgressRange::ByteCount

@@ -154,8 +154,10 @@ impl Emulator for TikTokEmulator {
         let knobs = Knobs::parse(knobs)?;
         let mut st = self.shared.lock();
         let (settings, advance) = knobs.apply(&st.settings)?;
+        st.advance_clock(advance).map_err(|why| {
+            keryx_core::Error::input(format!("tiktok emulator: knob `advance_clock_secs`: {why}"))
+        })?;
         st.settings = settings;
-        st.advance_clock(advance);
         Ok(())
     }
 

@@ -159,8 +159,18 @@ impl State {
         self.started.elapsed() + self.clock_offset
     }
 
-    pub fn advance_clock(&mut self, secs: u64) {
-        self.clock_offset += Duration::from_secs(secs);
+    /// Moves the fake clock forward. The total offset is capped (ten centuries) so fake
+    /// timestamps never overflow.
+    pub fn advance_clock(&mut self, secs: u64) -> std::result::Result<(), String> {
+        let total = self.clock_offset + Duration::from_secs(secs);
+        if total.as_secs() > 10 * super::knobs::MAX_SECS {
+            return Err(format!(
+                "the fake clock would move {} s ahead, more than ten centuries",
+                total.as_secs()
+            ));
+        }
+        self.clock_offset = total;
+        Ok(())
     }
 
     pub fn clock_offset_secs(&self) -> u64 {

@@ -61,11 +61,13 @@ fn reply(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// The progress header of reference §6.2. Whether its end is the last byte index or a count is
-/// unverified, so it is the `progress_range` knob.
+/// The progress header of reference §6.2, always in its documented shape `bytes 0-{N}/{TOTAL}`.
+/// Whether N is the last byte index or a count is unverified, so it is the `progress_range`
+/// knob. With nothing received both styles say `bytes 0-0/{TOTAL}`: the documented shape has
+/// no form for "nothing", and a client resuming at a chunk boundary reads it as offset 0.
 fn progress(style: ProgressRange, received: u64, total: u64) -> String {
     match (style, received) {
-        (ProgressRange::LastIndex, 0) => format!("bytes */{total}"),
+        (ProgressRange::LastIndex, 0) => format!("bytes 0-0/{total}"),
         (ProgressRange::LastIndex, n) => format!("bytes 0-{}/{total}", n - 1),
         (ProgressRange::ByteCount, n) => format!("bytes 0-{n}/{total}"),
     }
@@ -338,7 +340,7 @@ mod tests {
 
     #[test]
     fn progress_styles() {
-        assert_eq!(progress(ProgressRange::LastIndex, 0, 10), "bytes */10");
+        assert_eq!(progress(ProgressRange::LastIndex, 0, 10), "bytes 0-0/10");
         assert_eq!(progress(ProgressRange::LastIndex, 5, 10), "bytes 0-4/10");
         assert_eq!(progress(ProgressRange::ByteCount, 5, 10), "bytes 0-5/10");
     }
