@@ -1,1 +1,153 @@
-//! The keryx command line. (Being written.)
+//! The keryx command line, as a library so that a binary linking extra platform crates (a
+//! private platform, the test platform in `tests/`) gets the same CLI: call [`main`].
+
+mod args;
+mod commands;
+mod progress;
+mod ui;
+
+use std::ffi::OsString;
+use std::sync::Arc;
+
+use clap::Parser;
+use keryx_core::config::Config;
+use keryx_core::paths::Paths;
+use keryx_core::secrets::SecretStore;
+use keryx_core::{Context, Error, Result};
+
+use crate::args::{Cli, Command};
+use crate::ui::{OutputMode, TerminalUi};
+
+include!(concat!(env!("OUT_DIR"), "/linked_platforms.rs"));
+
+/// Runs keryx with the process's arguments and exits with its exit code.
+pub fn main() -> ! {
+    std::process::exit(run(std::env::args_os()))
+}
+
+/// Runs keryx with `args` (the first is the program name) and returns the exit code:
+/// 0 done, 1 a platform refused or failed, 2 bad usage, config or input.
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    link_platforms();
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    init_tracing(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let json = cli.json;
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => 0,
+        Err(error) => {
+            ui::print_error(&error, json);
+            error.exit_code()
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<()> {
+    let mode = OutputMode::detect(cli.json, cli.quiet);
+    match cli.command {
+        Command::Auth(args) => {
+            let ctx = context(cli.config.as_deref(), mode, true)?;
+            commands::auth::run(&ctx, mode, args).await
+        }
+        Command::Post(args) => {
+            let ctx = context(cli.config.as_deref(), mode, !args.yes)?;
+            commands::post::run(&ctx, mode, args).await
+        }
+        Command::Platforms => {
+            let ctx = context(cli.config.as_deref(), mode, false)?;
+            commands::platforms::run(&ctx, mode).await
+        }
+        Command::Status => {
+            let ctx = context(cli.config.as_deref(), mode, false)?;
+            commands::status::run(&ctx, mode).await
+        }
+        Command::Emulator(args) => commands::emulator::run(mode, args).await,
+    }
+}
+
+/// Builds what every platform method gets. `ask`: questions allowed (not under `--yes`).
+fn context(config: Option<&std::path::Path>, mode: OutputMode, ask: bool) -> Result<Context> {
+    let ui: Arc<dyn keryx_core::Ui> = Arc::new(TerminalUi::new(mode, ask));
+    let paths = Paths::resolve(config)?;
+    let ids: Vec<&str> = keryx_core::registry().iter().map(|p| p.id()).collect();
+    let config = Config::load(&paths.config_file, &ids)?;
+    let secrets = SecretStore::new(config.secrets_mode(), config.path(), ui.clone());
+    let http = keryx_core::http::client()?;
+    Ok(Context {
+        config,
+        paths,
+        secrets,
+        http,
+        ui,
+    })
+}
+
+/// Logs go to stderr; `-v` shows keryx's own info, `-vv` debug, `-vvv` everything.
+/// `RUST_LOG` overrides. Nothing logged ever carries a secret: they are `Secret`s.
+fn init_tracing(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "keryx=info,keryx_core=info,keryx_tiktok=info,keryx_youtube=info,warn",
+        (_, 2) => "debug,hyper=info,h2=info,rustls=info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// The registered platform called `id`, or an error listing the ones there are.
+fn platform(id: &str) -> Result<&'static dyn keryx_core::Platform> {
+    keryx_core::find(id).ok_or_else(|| {
+        let known: Vec<&str> = keryx_core::registry().iter().map(|p| p.id()).collect();
+        Error::input(format!("unknown platform `{id}`"))
+            .with_hint(format!("keryx knows: {}", known.join(", ")))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fails when a platform crate is a dependency of the CLI but its registration was lost
+    /// (e.g. the crate forgot `inventory::submit!`).
+    #[test]
+    fn every_linked_platform_is_registered() {
+        link_platforms();
+        let registered: Vec<String> = keryx_core::registry()
+            .iter()
+            .map(|p| format!("keryx-{}", p.id()))
+            .collect();
+        for name in LINKED_PLATFORM_CRATES {
+            assert!(
+                registered.contains(&name.to_string()),
+                "{name} is linked but not registered"
+            );
+        }
+        assert!(!LINKED_PLATFORM_CRATES.is_empty());
+    }
+}

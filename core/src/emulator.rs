@@ -44,6 +44,26 @@ pub trait Emulator: Send + Sync + 'static {
     fn stats(&self) -> serde_json::Value;
 }
 
+/// What the conformance suite every platform passes needs to know about one emulator: sizes
+/// that exercise its upload protocol and the knobs that inject each fault.
+pub struct Conformance {
+    /// A video size that uploads in one request with the config from `client_config`.
+    pub small_video: u64,
+    /// A video size that needs at least three upload requests with the config from `client_config`.
+    pub multi_chunk_video: u64,
+    /// Knobs (YAML) making the `n`th upload request (1-based, counted over the emulator's life)
+    /// fail once with a 5xx.
+    pub server_error_on_upload: fn(u32) -> String,
+    /// Knobs (YAML) cutting the connection of the `n`th upload request without a reply.
+    pub dropped_connection_on_upload: fn(u32) -> String,
+    /// Knobs (YAML) making the (simulated) user decline the authorisation.
+    pub deny_authorization: &'static str,
+    /// The stats field counting upload requests (PUTs) the emulator received.
+    pub upload_requests_stat: &'static str,
+    /// Arguments every `keryx post` to this platform needs besides the video (e.g. a title).
+    pub post_args: &'static [&'static str],
+}
+
 /// A running emulator server.
 pub struct Running {
     pub addr: SocketAddr,
@@ -65,12 +85,16 @@ impl Running {
 
 /// Serves `emulators` on `127.0.0.1:port` (0 for a free port), loopback only.
 pub async fn serve(emulators: Vec<Arc<dyn Emulator>>, port: u16) -> Result<Running> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| {
-        Error::input(format!("cannot listen on 127.0.0.1:{port}"))
-            .with_source(e)
-            .with_hint("choose another port with --port, or 0 for any free port")
-    })?;
-    let addr = listener.local_addr().map_err(|e| Error::platform("no local address").with_source(e))?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| {
+            Error::input(format!("cannot listen on 127.0.0.1:{port}"))
+                .with_source(e)
+                .with_hint("choose another port with --port, or 0 for any free port")
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::platform("no local address").with_source(e))?;
     let base_url = format!("http://{addr}");
     let mut app = Router::new();
     for emulator in &emulators {
@@ -84,7 +108,12 @@ pub async fn serve(emulators: Vec<Arc<dyn Emulator>>, port: u16) -> Result<Runni
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Ok(Running { addr, base_url, emulators, task })
+    Ok(Running {
+        addr,
+        base_url,
+        emulators,
+        task,
+    })
 }
 
 type Emulators = Arc<Vec<Arc<dyn Emulator>>>;
@@ -93,13 +122,23 @@ fn lookup(emulators: &Emulators, id: &str) -> Option<Arc<dyn Emulator>> {
     emulators.iter().find(|e| e.platform_id() == id).cloned()
 }
 
-async fn configure(State(emulators): State<Emulators>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn configure(
+    State(emulators): State<Emulators>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let Some(emulator) = lookup(&emulators, &id) else {
         return (StatusCode::NOT_FOUND, format!("no emulator for {id}\n")).into_response();
     };
     let knobs: serde_yaml::Value = match serde_yaml::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => return (StatusCode::BAD_REQUEST, format!("knobs are not YAML: {e}\n")).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("knobs are not YAML: {e}\n"),
+            )
+                .into_response();
+        }
     };
     match emulator.configure(&knobs) {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),

@@ -43,8 +43,19 @@ impl Metadata {
             )*};
         }
         take!(
-            title, description, privacy, ai_generated, category, made_for_kids, publish_at,
-            thumbnail, allow_comments, allow_duet, allow_stitch, branded_content, your_brand
+            title,
+            description,
+            privacy,
+            ai_generated,
+            category,
+            made_for_kids,
+            publish_at,
+            thumbnail,
+            allow_comments,
+            allow_duet,
+            allow_stitch,
+            branded_content,
+            your_brand
         );
         if !over.tags.is_empty() {
             self.tags = over.tags.clone();

@@ -34,8 +34,14 @@ impl Paths {
                 None => dirs.config_dir().join("config.yaml"),
             },
         };
-        let state_dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).to_path_buf();
-        Ok(Paths { config_file, state_dir })
+        let state_dir = dirs
+            .state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf();
+        Ok(Paths {
+            config_file,
+            state_dir,
+        })
     }
 
     /// A subdirectory of the state dir, created (mode 0700) if missing.

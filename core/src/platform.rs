@@ -33,8 +33,6 @@ pub trait Platform: Send + Sync + 'static {
     /// How the platform is called in messages, e.g. `TikTok`.
     fn display_name(&self) -> &'static str;
 
-    fn secret_env(&self) -> &'static str;
-
     /// Parses and validates this platform's config section, with errors that name the file,
     /// line and key. Called before any other method, and by `keryx status`.
     fn check_config(&self, ctx: &Context) -> Result<()>;
@@ -67,7 +65,8 @@ pub trait PreparedPost: Send + Sync {
     fn describe(&self) -> Vec<(String, String)>;
 
     /// Uploads and publishes, reporting bytes and phases to `progress`.
-    async fn publish(self: Box<Self>, ctx: &Context, progress: &dyn Progress) -> Result<PostReport>;
+    async fn publish(self: Box<Self>, ctx: &Context, progress: &dyn Progress)
+    -> Result<PostReport>;
 }
 
 /// How `keryx auth` was asked to complete the authorisation.
@@ -141,8 +140,10 @@ inventory::collect!(Registration);
 
 /// Every registered platform, sorted by id.
 pub fn registry() -> Vec<&'static dyn Platform> {
-    let mut platforms: Vec<&'static dyn Platform> =
-        inventory::iter::<Registration>.into_iter().map(|r| r.platform).collect();
+    let mut platforms: Vec<&'static dyn Platform> = inventory::iter::<Registration>
+        .into_iter()
+        .map(|r| r.platform)
+        .collect();
     platforms.sort_by_key(|p| p.id());
     platforms
 }

@@ -1,1 +1,7 @@
+//! End-to-end tests: the real `keryx` binary against the platforms' emulators, run by
+//! `keryx emulator` in its own process, with a throwaway HOME per test.
 
+mod cli;
+mod conformance;
+mod support;
+mod tiktok;

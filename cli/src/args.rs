@@ -1,0 +1,213 @@
+//! The command line, as clap parses it. No work happens here: each subcommand's module in
+//! `commands/` takes its arguments struct and does the job.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keryx",
+    version,
+    about = "Publish a finished video to several platforms at once.",
+    long_about = "Publish a finished video to several platforms at once.\n\n\
+        Set up each platform once with `keryx auth <platform>`, then `keryx post <platform> VIDEO`.\n\
+        Config: --config, else $KERYX_CONFIG, else ~/.config/keryx/config.yaml.",
+    after_help = "Exit codes: 0 done, 1 a platform refused or failed, 2 bad usage, config or input."
+)]
+pub struct Cli {
+    /// The config file (default: $KERYX_CONFIG, else ~/.config/keryx/config.yaml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// More detail on stderr (-v, -vv, -vvv). Secrets are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors and warnings on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print one machine-readable JSON result on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Authorise keryx to post for you on a platform (once per platform).
+    Auth(AuthArgs),
+    /// Publish a video to a platform.
+    Post(PostArgs),
+    /// List the platforms keryx knows and whether each is set up.
+    Platforms,
+    /// Check the config, secrets and tokens of every platform.
+    Status,
+    /// Serve every platform's strict emulator on one loopback port, for testing pipelines.
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// The platform, e.g. tiktok (see `keryx platforms`).
+    pub platform: String,
+
+    /// Finish the authorisation started last, with the code or the whole redirect URL.
+    #[arg(long, value_name = "CODE_OR_URL")]
+    pub code: Option<String>,
+
+    /// Loopback redirect URI with a fixed port, e.g. http://127.0.0.1:53682/callback/.
+    #[arg(long, value_name = "URI")]
+    pub redirect: Option<String>,
+
+    /// Print the URL to open instead of opening a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// How long to wait for the browser or a pasted URL, e.g. 300, 90s, 5m.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// A credentials file downloaded from the platform's developer console.
+    #[arg(long, value_name = "FILE")]
+    pub client_secrets: Option<PathBuf>,
+
+    /// Read the client secret from standard input and keep it in the secret store.
+    #[arg(long, conflicts_with_all = ["code", "client_secrets"])]
+    pub store_secret: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PostArgs {
+    /// The platform to post to (see `keryx platforms`).
+    pub platform: String,
+
+    /// The video file (MP4, MOV or WebM).
+    pub video: PathBuf,
+
+    #[command(flatten)]
+    pub metadata: MetadataArgs,
+
+    /// Take every choice from flags and config; ask nothing.
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Check everything and print what would be sent, but send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// What to say about the video. Each platform uses what it has and refuses what it cannot honour.
+#[derive(Debug, Args, Default)]
+pub struct MetadataArgs {
+    /// Title (or caption, where the platform has no separate title).
+    #[arg(long)]
+    pub title: Option<String>,
+
+    #[arg(long)]
+    pub description: Option<String>,
+
+    /// A tag; repeat for more.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// Privacy in the platform's words (e.g. SELF_ONLY, private); within the config's cap.
+    #[arg(long)]
+    pub privacy: Option<String>,
+
+    /// Label the video as AI-generated or realistically altered.
+    #[arg(long)]
+    pub ai_generated: bool,
+
+    /// Allow comments (off unless given).
+    #[arg(long)]
+    pub allow_comments: bool,
+
+    /// Allow duets (off unless given).
+    #[arg(long)]
+    pub allow_duet: bool,
+
+    /// Allow stitches (off unless given).
+    #[arg(long)]
+    pub allow_stitch: bool,
+
+    /// Disclose commercial content promoting a third party (paid partnership).
+    #[arg(long)]
+    pub branded_content: bool,
+
+    /// Disclose commercial content promoting your own brand.
+    #[arg(long)]
+    pub your_brand: bool,
+
+    /// Category id, e.g. "22".
+    #[arg(long)]
+    pub category: Option<String>,
+
+    /// Declare the video made for kids.
+    #[arg(long)]
+    pub made_for_kids: bool,
+
+    /// Publish later (RFC 3339, e.g. 2026-12-24T18:00:00Z); needs private.
+    #[arg(long, value_name = "TIME")]
+    pub publish_at: Option<String>,
+
+    /// A custom thumbnail image (JPEG or PNG).
+    #[arg(long, value_name = "IMAGE")]
+    pub thumbnail: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 7878)]
+    pub port: u16,
+
+    /// Only these platforms, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "PLATFORMS")]
+    pub only: Vec<String>,
+
+    /// A YAML file of knobs per platform (faults, modes, limits): `tiktok: {fail_chunk_with_5xx: [2]}`.
+    #[arg(long, value_name = "FILE")]
+    pub knobs: Option<PathBuf>,
+}
+
+/// Seconds (`300`, `300s`) or minutes (`5m`).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.strip_suffix('m') {
+        Some(n) => (n, 60),
+        None => (text.strip_suffix('s').unwrap_or(text), 1),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(|n| Duration::from_secs(n * unit))
+        .ok_or_else(|| {
+            format!("`{text}` is not a duration; use seconds (300, 90s) or minutes (5m)")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("12"), Ok(Duration::from_secs(12)));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,761 @@
+//! `keryx post tiktok`: creator info and the posting UX, init, chunked PUTs, status polling
+//! (reference §5–7, §9.4, §10).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+
+use keryx_core::http::{Backoff, is_transient, is_transient_status, retry_after};
+use keryx_core::{
+    Context, Error, Metadata, PostReport, PreparedPost, Progress, Prompter, Result, VideoFile,
+};
+
+use crate::api::{CreatorInfo, InitData, InitRequest, PostInfo, Privacy, SourceInfo, StatusData};
+use crate::chunks::ChunkPlan;
+use crate::client::{App, PLATFORM, Session};
+use crate::config::Mode;
+use crate::error::publish_failed;
+
+/// The caption limit, in UTF-16 code units (§5.2).
+const MAX_CAPTION_UTF16: usize = 2200;
+/// status/fetch allows 30 calls a minute per token (§7).
+const POLL_INTERVAL: Duration = Duration::from_millis(2100);
+/// How long to wait for TikTok's processing before reporting the post as still processing.
+const PROCESSING_PATIENCE: Duration = Duration::from_secs(15 * 60);
+
+const MUSIC_CONSENT: &str = "By posting, you agree to TikTok's Music Usage Confirmation";
+const BRANDED_CONSENT: &str =
+    "By posting, you agree to TikTok's Branded Content Policy and Music Usage Confirmation.";
+const MUSIC_URL: &str = "https://www.tiktok.com/legal/page/global/music-usage-confirmation/en";
+const BRANDED_URL: &str = "https://www.tiktok.com/legal/page/global/bc-policy/en";
+
+/// A post ready to go: everything chosen and checked, nothing sent yet but creator_info.
+struct PreparedTikTok {
+    app: App,
+    video: VideoFile,
+    plan: ChunkPlan,
+    post_info: Option<PostInfo>,
+    nickname: Option<String>,
+    username: Option<String>,
+}
+
+pub async fn prepare(
+    ctx: &Context,
+    video: &VideoFile,
+    metadata: &Metadata,
+) -> Result<Box<dyn PreparedPost>> {
+    let app = App::load(ctx)?;
+    if !app.config.enabled {
+        return Err(Error::input("TikTok is not enabled in the config")
+            .with_hint("run `keryx auth tiktok` (it sets platforms.tiktok.enabled: true)"));
+    }
+    refuse_unsupported(metadata)?;
+    let plan = ChunkPlan::for_size(video.size)?;
+    let caption = caption(metadata)?;
+
+    // Every post mints a fresh access token from the stored refresh token.
+    let session = Session::start(ctx, &app).await?;
+
+    if app.config.mode == Mode::Inbox {
+        if metadata.privacy.is_some()
+            || metadata.branded_content.is_some()
+            || metadata.your_brand.is_some()
+        {
+            ctx.ui.warn("inbox mode sends a draft: caption, privacy and disclosure are chosen in the TikTok app");
+        }
+        drop(session);
+        ctx.ui
+            .info("TikTok: the video goes to your TikTok inbox as a draft.");
+        return Ok(Box::new(PreparedTikTok {
+            app,
+            video: video.clone(),
+            plan,
+            post_info: None,
+            nickname: None,
+            username: None,
+        }));
+    }
+
+    // Fresh creator info every time (§9.4.1): who posts, what they may choose, how long.
+    let creator: CreatorInfo = session
+        .call(
+            Method::POST,
+            "/v2/post/publish/creator_info/query/",
+            Some(&serde_json::json!({})),
+        )
+        .await?;
+    drop(session);
+    let username = (!creator.creator_username.is_empty()).then(|| creator.creator_username.clone());
+    ctx.ui.info(&format!(
+        "TikTok: posting as {}{}",
+        creator.creator_nickname,
+        username
+            .as_deref()
+            .map(|u| format!(" (@{u})"))
+            .unwrap_or_default()
+    ));
+    check_duration(video, &creator)?;
+    let post_info = choose(
+        ctx,
+        ctx.ui.prompter(),
+        &app,
+        &creator,
+        metadata,
+        caption,
+        video,
+    )?;
+    Ok(Box::new(PreparedTikTok {
+        app,
+        video: video.clone(),
+        plan,
+        post_info: Some(post_info),
+        nickname: Some(creator.creator_nickname),
+        username,
+    }))
+}
+
+/// TikTok has none of these; refusing beats silently dropping what the user asked for.
+fn refuse_unsupported(metadata: &Metadata) -> Result<()> {
+    let unsupported = [
+        ("category", metadata.category.is_some()),
+        ("made_for_kids", metadata.made_for_kids.is_some()),
+        ("publish_at", metadata.publish_at.is_some()),
+        ("thumbnail", metadata.thumbnail.is_some()),
+    ];
+    for (field, given) in unsupported {
+        if given {
+            return Err(
+                Error::input(format!("TikTok has no `{field}`")).with_hint(format!(
+                    "leave out --{} for TikTok",
+                    field.replace('_', "-")
+                )),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// TikTok has one caption: title, description and #tags in that order, within 2200 UTF-16 units.
+fn caption(metadata: &Metadata) -> Result<Option<String>> {
+    let mut parts: Vec<String> = Vec::new();
+    parts.extend(
+        metadata
+            .title
+            .iter()
+            .filter(|t| !t.trim().is_empty())
+            .cloned(),
+    );
+    parts.extend(
+        metadata
+            .description
+            .iter()
+            .filter(|t| !t.trim().is_empty())
+            .cloned(),
+    );
+    if !metadata.tags.is_empty() {
+        let tags: Vec<String> = metadata
+            .tags
+            .iter()
+            .map(|t| format!("#{}", t.trim_start_matches('#').replace(' ', "")))
+            .collect();
+        parts.push(tags.join(" "));
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    let caption = parts.join("\n\n");
+    let units = caption.encode_utf16().count();
+    if units > MAX_CAPTION_UTF16 {
+        return Err(Error::input(format!(
+            "the TikTok caption (title, description and tags) is {units} UTF-16 units; TikTok allows {MAX_CAPTION_UTF16}"
+        ))
+        .with_hint("shorten the title or description"));
+    }
+    Ok(Some(caption))
+}
+
+fn check_duration(video: &VideoFile, creator: &CreatorInfo) -> Result<()> {
+    let (Some(max), Some(duration)) = (creator.max_video_post_duration_sec, video.duration) else {
+        return Ok(());
+    };
+    if duration.as_secs_f64() > max as f64 {
+        return Err(Error::input(format!(
+            "{} is {:.0} s long; TikTok lets {} post at most {max} s",
+            video.path.display(),
+            duration.as_secs_f64(),
+            if creator.creator_nickname.is_empty() {
+                "this account"
+            } else {
+                &creator.creator_nickname
+            },
+        ))
+        .with_hint("trim the video"));
+    }
+    Ok(())
+}
+
+/// The posting choices (§9.4): asked on a terminal, else taken from flags and config.
+fn choose(
+    ctx: &Context,
+    prompter: Option<&dyn Prompter>,
+    app: &App,
+    creator: &CreatorInfo,
+    metadata: &Metadata,
+    caption: Option<String>,
+    video: &VideoFile,
+) -> Result<PostInfo> {
+    let cap = app.config.privacy;
+    let offered: Vec<Privacy> = creator
+        .privacy_level_options
+        .iter()
+        .filter_map(|o| Privacy::parse(o))
+        .collect();
+    let allowed: Vec<Privacy> = offered.iter().copied().filter(|p| *p <= cap).collect();
+    if allowed.is_empty() {
+        return Err(Error::input(format!(
+            "TikTok offers this account {} but the config caps privacy at {}",
+            creator.privacy_level_options.join(", "),
+            cap.as_str()
+        ))
+        .with_hint("set platforms.tiktok.privacy to one of the offered levels"));
+    }
+
+    let caption = match prompter {
+        Some(p) => {
+            let edited = p.input("Caption", caption.as_deref().unwrap_or(""))?;
+            let edited = (!edited.trim().is_empty()).then_some(edited);
+            caption_units_ok(&edited)?;
+            edited
+        }
+        None => caption,
+    };
+
+    // Commercial content disclosure: off unless the user says so.
+    let (mut your_brand, mut branded) = (
+        metadata.your_brand.unwrap_or(false),
+        metadata.branded_content.unwrap_or(false),
+    );
+    if let Some(p) =
+        prompter.filter(|_| metadata.your_brand.is_none() && metadata.branded_content.is_none())
+    {
+        if p.confirm(
+            "Does this video promote a brand, product or service? (commercial content disclosure)",
+            false,
+        )? {
+            let options = [
+                "Your brand (promoting yourself)".to_string(),
+                "Branded content (a third party)".to_string(),
+                "Both".to_string(),
+            ];
+            let pick = p.select(
+                "You need to indicate if your content promotes yourself, a third party, or both.",
+                &options,
+            )?;
+            your_brand = pick != 1;
+            branded = pick != 0;
+        }
+    }
+    if branded {
+        ctx.ui
+            .info("Your video will be labeled as 'Paid partnership'.");
+    } else if your_brand {
+        ctx.ui
+            .info("Your video will be labeled as 'Promotional content'.");
+    }
+
+    let privacy = match &metadata.privacy {
+        Some(text) => {
+            let wanted = Privacy::parse(text).ok_or_else(|| {
+                Error::input(format!("`{text}` is not a TikTok privacy level")).with_hint(format!(
+                    "use one of: {}",
+                    Privacy::ALL
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+            if wanted > cap {
+                return Err(Error::input(format!(
+                    "privacy {} is more open than the config allows ({})",
+                    wanted.as_str(),
+                    cap.as_str()
+                ))
+                .with_hint("unaudited apps can only post SELF_ONLY; raise platforms.tiktok.privacy after the audit"));
+            }
+            if !offered.contains(&wanted) {
+                return Err(Error::input(format!(
+                    "TikTok does not offer {} for this account; it offers {}",
+                    wanted.as_str(),
+                    creator.privacy_level_options.join(", ")
+                ))
+                .with_hint("choose one of the offered levels"));
+            }
+            wanted
+        }
+        None => match prompter {
+            // No preset: the creator picks from exactly what TikTok offers, within the cap.
+            Some(p) => {
+                let choices: Vec<Privacy> = allowed
+                    .iter()
+                    .copied()
+                    .filter(|v| !(branded && *v == Privacy::SelfOnly))
+                    .collect();
+                if choices.is_empty() {
+                    return Err(branded_private_error(cap));
+                }
+                if branded && allowed.contains(&Privacy::SelfOnly) {
+                    ctx.ui
+                        .info("Branded content visibility cannot be set to private.");
+                }
+                let labels: Vec<String> = choices.iter().map(|c| c.label().to_string()).collect();
+                choices[p.select("Who can see this video?", &labels)?]
+            }
+            None if allowed.contains(&cap) => cap,
+            None => {
+                return Err(Error::input(format!(
+                    "TikTok does not offer the configured privacy {} for this account",
+                    cap.as_str()
+                ))
+                .with_hint(format!(
+                    "pass --privacy with one of: {}",
+                    creator.privacy_level_options.join(", ")
+                )));
+            }
+        },
+    };
+    if branded && privacy == Privacy::SelfOnly {
+        return Err(branded_private_error(cap));
+    }
+
+    // Interactions: off by default, and off for good where the creator's settings say so.
+    let allow = |label: &str, wanted: Option<bool>, disabled: bool| -> Result<bool> {
+        if disabled {
+            if wanted == Some(true) {
+                ctx.ui.warn(&format!(
+                    "{label} is turned off in this account's TikTok settings"
+                ));
+            }
+            return Ok(false);
+        }
+        match (wanted, prompter) {
+            (Some(value), _) => Ok(value),
+            (None, Some(p)) => p.confirm(&format!("Allow {label}?"), false),
+            (None, None) => Ok(false),
+        }
+    };
+    let comments = allow(
+        "comments",
+        metadata.allow_comments,
+        creator.comment_disabled,
+    )?;
+    let duet = allow("duets", metadata.allow_duet, creator.duet_disabled)?;
+    let stitch = allow("stitches", metadata.allow_stitch, creator.stitch_disabled)?;
+
+    let post_info = PostInfo {
+        title: caption,
+        privacy_level: privacy,
+        disable_duet: !duet,
+        disable_comment: !comments,
+        disable_stitch: !stitch,
+        brand_content_toggle: branded,
+        brand_organic_toggle: your_brand,
+        is_aigc: metadata.ai_generated.unwrap_or(false),
+    };
+
+    let consent = if branded {
+        format!("{BRANDED_CONSENT} ({BRANDED_URL}, {MUSIC_URL})")
+    } else {
+        format!("{MUSIC_CONSENT} ({MUSIC_URL})")
+    };
+    ctx.ui.show(&consent);
+    if let Some(p) = prompter {
+        ctx.ui.show(&format!(
+            "About to post {} to TikTok as {}: {}, comments {}, duets {}, stitches {}{}.",
+            video.path.display(),
+            creator.creator_nickname,
+            privacy.label(),
+            on_off(comments),
+            on_off(duet),
+            on_off(stitch),
+            if post_info.is_aigc {
+                ", labeled AI-generated"
+            } else {
+                ""
+            },
+        ));
+        if !p.confirm("Post this video to TikTok now?", false)? {
+            return Err(Error::input("cancelled: nothing was sent to TikTok"));
+        }
+    }
+    Ok(post_info)
+}
+
+fn caption_units_ok(caption: &Option<String>) -> Result<()> {
+    let units = caption
+        .as_deref()
+        .map(|c| c.encode_utf16().count())
+        .unwrap_or(0);
+    if units > MAX_CAPTION_UTF16 {
+        return Err(Error::input(format!(
+            "the caption is {units} UTF-16 units; TikTok allows {MAX_CAPTION_UTF16}"
+        )));
+    }
+    Ok(())
+}
+
+fn branded_private_error(cap: Privacy) -> Error {
+    Error::input("Branded content visibility cannot be set to private (SELF_ONLY).").with_hint(if cap == Privacy::SelfOnly {
+        "the config caps privacy at SELF_ONLY, so branded content cannot be posted until the audit passes".to_string()
+    } else {
+        "choose a more open --privacy, or leave out --branded-content".to_string()
+    })
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
+#[async_trait]
+impl PreparedPost for PreparedTikTok {
+    fn describe(&self) -> Vec<(String, String)> {
+        let mut lines = vec![
+            ("file".to_string(), self.video.path.display().to_string()),
+            (
+                "mode".to_string(),
+                format!("{:?}", self.app.config.mode).to_lowercase(),
+            ),
+            (
+                "upload".to_string(),
+                format!(
+                    "{} bytes in {} chunk(s) of {} bytes",
+                    self.plan.video_size, self.plan.count, self.plan.chunk_size
+                ),
+            ),
+        ];
+        if let Some(info) = &self.post_info {
+            lines.push(("privacy".into(), info.privacy_level.as_str().into()));
+            lines.push(("caption".into(), info.title.clone().unwrap_or_default()));
+            lines.push(("ai_generated".into(), info.is_aigc.to_string()));
+        }
+        if let Some(nickname) = &self.nickname {
+            lines.push(("account".into(), nickname.clone()));
+        }
+        lines
+    }
+
+    async fn publish(
+        self: Box<Self>,
+        ctx: &Context,
+        progress: &dyn Progress,
+    ) -> Result<PostReport> {
+        let session = Session::start_with_stored(ctx, &self.app).await?;
+        progress.phase("starting", None);
+        let inbox = self.post_info.is_none();
+        let request = InitRequest {
+            post_info: self.post_info.clone(),
+            source_info: SourceInfo {
+                source: "FILE_UPLOAD",
+                video_size: self.plan.video_size,
+                chunk_size: self.plan.chunk_size,
+                total_chunk_count: self.plan.count,
+            },
+        };
+        let path = if inbox {
+            "/v2/post/publish/inbox/video/init/"
+        } else {
+            "/v2/post/publish/video/init/"
+        };
+        let body = serde_json::to_value(&request)
+            .map_err(|e| Error::platform("cannot encode the init request").with_source(e))?;
+        let init: InitData = session.call(Method::POST, path, Some(&body)).await?;
+        let upload_url = init
+            .upload_url
+            .ok_or_else(|| Error::platform("TikTok's init reply has no upload_url"))?;
+        upload(ctx, &upload_url, &self.video, &self.plan, progress).await?;
+
+        progress.phase("processing", None);
+        let status = poll(&session, &init.publish_id, inbox, progress).await?;
+        let post_id = status.publicaly_available_post_id.first().cloned();
+        let url = match (&post_id, &self.username) {
+            (Some(id), Some(user)) => Some(format!("https://www.tiktok.com/@{user}/video/{id}")),
+            _ => None,
+        };
+        let mut notes = Vec::new();
+        match status.status.as_str() {
+            "SEND_TO_USER_INBOX" => notes.push("open the notification in the TikTok app to finish the post".to_string()),
+            "PUBLISH_COMPLETE" if post_id.is_none() => notes.push(
+                "TikTok published it; it may take a few minutes to appear on the profile (private posts get no public id)".to_string(),
+            ),
+            "PUBLISH_COMPLETE" => {}
+            other => notes.push(format!("TikTok is still processing ({other}); check the TikTok app in a few minutes")),
+        }
+        Ok(PostReport {
+            platform: PLATFORM.to_string(),
+            status: status.status,
+            id: Some(init.publish_id),
+            post_id,
+            url,
+            privacy: self
+                .post_info
+                .as_ref()
+                .map(|p| p.privacy_level.as_str().to_string()),
+            account: self.nickname.clone(),
+            notes,
+        })
+    }
+}
+
+/// PUTs the chunks in order (§6). A 5xx or dropped connection retries the same chunk; a 416
+/// resumes from the progress the server reports.
+async fn upload(
+    ctx: &Context,
+    url: &str,
+    video: &VideoFile,
+    plan: &ChunkPlan,
+    progress: &dyn Progress,
+) -> Result<()> {
+    progress.phase("uploading", Some(plan.video_size));
+    let mut index = 0;
+    let mut backoff = Backoff::default();
+    while index < plan.count {
+        let (offset, length) = plan.chunk(index);
+        let sent = Arc::new(AtomicU64::new(0));
+        let counter = sent.clone();
+        let body = keryx_core::upload::file_range_body(
+            &video.path,
+            offset,
+            length,
+            Some(Arc::new(move |n| {
+                counter.fetch_add(n, Ordering::Relaxed);
+            })),
+        )?;
+        let request = ctx
+            .http
+            .put(url)
+            .header(CONTENT_TYPE, video.container.mime())
+            .header(CONTENT_LENGTH, length)
+            .header(
+                CONTENT_RANGE,
+                format!(
+                    "bytes {}-{}/{}",
+                    offset,
+                    offset + length - 1,
+                    plan.video_size
+                ),
+            )
+            .body(body)
+            .send();
+        tokio::pin!(request);
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut request => break outcome,
+                _ = tick.tick() => progress.set_position(offset + sent.load(Ordering::Relaxed).min(length)),
+            }
+        };
+        let response = match outcome {
+            Ok(response) => response,
+            Err(e) if is_transient(&e) => {
+                let delay = backoff.next_delay(None).ok_or_else(|| {
+                    Error::platform(format!(
+                        "the upload to TikTok kept failing at chunk {} of {}",
+                        index + 1,
+                        plan.count
+                    ))
+                    .with_source(e)
+                    .with_hint("check the network and post again")
+                })?;
+                tracing::info!(
+                    "chunk {} lost its connection; retrying in {delay:?}",
+                    index + 1
+                );
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            Err(e) => {
+                return Err(Error::platform("cannot reach TikTok's upload server").with_source(e));
+            }
+        };
+        let status = response.status();
+        match status {
+            StatusCode::PARTIAL_CONTENT | StatusCode::CREATED => {
+                progress.set_position(offset + length);
+                backoff = Backoff::default();
+                index += 1;
+                if status == StatusCode::CREATED && index < plan.count {
+                    return Err(Error::platform(
+                        "TikTok said the upload was complete before the last chunk",
+                    ));
+                }
+            }
+            StatusCode::RANGE_NOT_SATISFIABLE => {
+                let reported = response
+                    .headers()
+                    .get(CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(reported_end);
+                match reported.and_then(|end| resume_point(plan, end)) {
+                    Some(Resume::At(next)) => {
+                        tracing::info!(
+                            "TikTok reports progress up to chunk {next}; resuming there"
+                        );
+                        index = next;
+                    }
+                    Some(Resume::Complete) => return Ok(()),
+                    None => {
+                        return Err(Error::platform(format!(
+                            "TikTok refused chunk {} of {} as out of order and reported no usable progress",
+                            index + 1,
+                            plan.count
+                        ))
+                        .with_hint("post again"));
+                    }
+                }
+            }
+            s if is_transient_status(s) => {
+                let delay = backoff
+                    .next_delay(retry_after(response.headers()))
+                    .ok_or_else(|| {
+                        Error::platform(format!(
+                            "TikTok's upload server kept answering {s} at chunk {} of {}",
+                            index + 1,
+                            plan.count
+                        ))
+                        .with_hint("try again later")
+                    })?;
+                tracing::info!("chunk {} got {s}; retrying in {delay:?}", index + 1);
+                tokio::time::sleep(delay).await;
+            }
+            StatusCode::FORBIDDEN => {
+                return Err(Error::platform(
+                    "TikTok's upload URL expired (uploads must finish within an hour)",
+                )
+                .with_hint("post again; on a slow connection, export a smaller file"));
+            }
+            StatusCode::NOT_FOUND => {
+                return Err(
+                    Error::platform("TikTok no longer knows this upload").with_hint("post again")
+                );
+            }
+            s => {
+                let text = response.text().await.unwrap_or_default();
+                return Err(Error::platform(format!(
+                    "TikTok's upload server refused chunk {} of {} with {s}: {}",
+                    index + 1,
+                    plan.count,
+                    text.trim()
+                ))
+                .with_hint("if the file changed while uploading, post again; otherwise report this with the message"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `N` of a progress header `bytes 0-N/TOTAL`.
+fn reported_end(header: &str) -> Option<u64> {
+    let range = header
+        .trim()
+        .strip_prefix("bytes")?
+        .trim()
+        .split('/')
+        .next()?;
+    range.split('-').nth(1)?.trim().parse().ok()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Resume {
+    At(u64),
+    Complete,
+}
+
+/// TikTok does not say whether `N` is the last byte stored or the count of bytes (§6.2):
+/// the inclusive reading comes first, and only a chunk boundary is a valid place to resume.
+fn resume_point(plan: &ChunkPlan, end: u64) -> Option<Resume> {
+    for received in [end + 1, end] {
+        if received == plan.video_size {
+            return Some(Resume::Complete);
+        }
+        if let Some(index) = plan.chunk_starting_at(received) {
+            return Some(Resume::At(index));
+        }
+    }
+    None
+}
+
+/// Polls status/fetch until a final state, no faster than TikTok's 30 a minute (§7).
+async fn poll(
+    session: &Session<'_>,
+    publish_id: &str,
+    inbox: bool,
+    progress: &dyn Progress,
+) -> Result<StatusData> {
+    let started = Instant::now();
+    let body = serde_json::json!({ "publish_id": publish_id });
+    loop {
+        let status: StatusData = session
+            .call(Method::POST, "/v2/post/publish/status/fetch/", Some(&body))
+            .await?;
+        progress.status(&status.status);
+        match status.status.as_str() {
+            "PUBLISH_COMPLETE" => return Ok(status),
+            "SEND_TO_USER_INBOX" if inbox => return Ok(status),
+            "FAILED" => return Err(publish_failed(&status.fail_reason)),
+            // Anything else, including values TikTok never documented, is still processing.
+            _ if started.elapsed() > PROCESSING_PATIENCE => return Ok(status),
+            _ => tokio::time::sleep(POLL_INTERVAL).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_headers() {
+        assert_eq!(reported_end("bytes 0-10485759/31457280"), Some(10485759));
+        assert_eq!(reported_end("bytes=0-5"), None);
+        assert_eq!(reported_end("garbage"), None);
+    }
+
+    #[test]
+    fn resume_only_at_chunk_boundaries() {
+        let plan = ChunkPlan::for_size(200_000_000).unwrap();
+        assert_eq!(plan.chunk_size, 64_000_000);
+        assert_eq!(resume_point(&plan, 63_999_999), Some(Resume::At(1)));
+        assert_eq!(resume_point(&plan, 64_000_000), Some(Resume::At(1)));
+        assert_eq!(resume_point(&plan, 199_999_999), Some(Resume::Complete));
+        assert_eq!(resume_point(&plan, 5), None);
+    }
+
+    #[test]
+    fn captions_join_and_count_utf16() {
+        let metadata = Metadata {
+            title: Some("Sunset".into()),
+            description: Some("On the ridge".into()),
+            tags: vec!["timelapse".into(), "#sun set".into()],
+            ..Metadata::default()
+        };
+        assert_eq!(
+            caption(&metadata).unwrap().unwrap(),
+            "Sunset\n\nOn the ridge\n\n#timelapse #sunset"
+        );
+        // 1100 emoji are 2200 UTF-16 units: allowed; one more is not.
+        let ok = Metadata {
+            title: Some("😀".repeat(1100)),
+            ..Metadata::default()
+        };
+        assert!(caption(&ok).is_ok());
+        let long = Metadata {
+            title: Some("😀".repeat(1101)),
+            ..Metadata::default()
+        };
+        assert!(caption(&long).is_err());
+    }
+}

@@ -1,0 +1,351 @@
+//! The flows every platform must pass, run against each platform's own emulator through the
+//! real binary (as every rclone backend passes one shared test suite).
+//!
+//! A new platform gets the whole suite by adding its id to `conformance!(...)` at the bottom.
+//! What differs between platforms (sizes, fault knobs) comes from its emulator's
+//! `conformance()`.
+
+use std::time::Duration;
+
+use keryx_core::emulator::Conformance;
+
+use crate::support::*;
+
+fn profile(platform: &str) -> Conformance {
+    keryx_cli::link_platforms();
+    keryx_core::find(platform)
+        .expect("registered")
+        .emulator()
+        .conformance()
+}
+
+/// A home whose config points `platform` at a fresh emulator.
+pub fn setup(platform: &str) -> (Home, EmulatorProcess) {
+    let mut home = Home::new();
+    let emulator = EmulatorProcess::start(&home);
+    configure_for_emulator(&mut home, &emulator, &[platform], "");
+    (home, emulator)
+}
+
+pub fn post_args<'a>(platform: &'a str, video: &'a str, profile: &'a Conformance) -> Vec<&'a str> {
+    let mut args = vec!["post", platform, video, "--yes"];
+    args.extend_from_slice(profile.post_args);
+    args
+}
+
+pub fn auth_by_loopback(platform: &str) {
+    let (home, emulator) = setup(platform);
+    authorise(&home, &emulator, platform)
+        .expect_code(0)
+        .expect_stdout("Authorised");
+    let config = home.config();
+    assert!(
+        config.contains("# test config"),
+        "the user's comment was lost:\n{config}"
+    );
+    assert!(
+        config.contains("enabled: true"),
+        "auth did not enable {platform}:\n{config}"
+    );
+    let status = home.run(&["status", "--json"]).expect_code(0).json();
+    let entry = status["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["platform"] == platform)
+        .unwrap()
+        .clone();
+    assert!(entry["token"].is_string(), "no token after auth: {entry}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(home.config_path())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "a config holding a token must be 0600");
+    }
+}
+
+pub fn auth_by_pasted_url(platform: &str) {
+    let (home, emulator) = setup(platform);
+    let mut command = home.command(&["auth", platform, "--no-browser"]);
+    command.stdin(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut lines = Lines::new(child.stderr.take().unwrap());
+    let url = lines.wait_for(
+        Duration::from_secs(30),
+        is_authorize_url(&emulator.base_url),
+    );
+    // The browser ends on the loopback address; on a headless box the user copies it here.
+    let redirect = approval_redirect(&emulator, &url);
+    write_stdin(&mut child, &format!("{redirect}\n"));
+    let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "paste did not complete:\n{}",
+        lines.rest()
+    );
+}
+
+pub fn auth_by_code_in_second_process(platform: &str) {
+    let (home, emulator) = setup(platform);
+    let mut child = home.spawn(&["auth", platform, "--no-browser"]);
+    let mut lines = Lines::new(child.stderr.take().unwrap());
+    let url = lines.wait_for(
+        Duration::from_secs(30),
+        is_authorize_url(&emulator.base_url),
+    );
+    // The first process goes away (closed terminal); the pending authorisation stays on disk.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let redirect = approval_redirect(&emulator, &url);
+    home.run(&["auth", platform, "--code", &redirect])
+        .expect_code(0)
+        .expect_stdout("Authorised");
+    // A code is single-use and the pending authorisation is spent.
+    home.run(&["auth", platform, "--code", &redirect])
+        .expect_code(2);
+}
+
+pub fn auth_declined(platform: &str) {
+    let (home, emulator) = setup(platform);
+    emulator.configure(platform, profile(platform).deny_authorization);
+    let run = authorise_expecting_failure(&home, &emulator, platform);
+    run.expect_code(2).expect_stderr("declined");
+    assert!(!home.config().contains("enabled: true"));
+}
+
+pub fn auth_wrong_state(platform: &str) {
+    let (home, emulator) = setup(platform);
+    let mut child = home.spawn(&["auth", platform, "--no-browser"]);
+    let mut lines = Lines::new(child.stderr.take().unwrap());
+    let url = lines.wait_for(
+        Duration::from_secs(30),
+        is_authorize_url(&emulator.base_url),
+    );
+    let redirect = approval_redirect(&emulator, &url);
+    let mut forged = url::Url::parse(&redirect).unwrap();
+    let pairs: Vec<(String, String)> = forged
+        .query_pairs()
+        .map(|(k, v)| {
+            (
+                k.into_owned(),
+                if k == "state" {
+                    "forged-state".to_string()
+                } else {
+                    v.into_owned()
+                },
+            )
+        })
+        .collect();
+    forged.query_pairs_mut().clear().extend_pairs(pairs);
+    let page = emulator.http().get(forged.as_str()).send().unwrap();
+    assert!(page.status().is_client_error());
+    let status = wait_with_timeout(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(2), "{}", lines.rest());
+    assert!(
+        lines.rest().contains("state"),
+        "the error should say the state did not match"
+    );
+}
+
+fn authorise_expecting_failure(home: &Home, emulator: &EmulatorProcess, platform: &str) -> Run {
+    let mut child = home.spawn(&["auth", platform, "--no-browser"]);
+    let mut lines = Lines::new(child.stderr.take().unwrap());
+    let url = lines.wait_for(
+        Duration::from_secs(30),
+        is_authorize_url(&emulator.base_url),
+    );
+    let redirect = approval_redirect(emulator, &url);
+    let _ = emulator.http().get(redirect).send();
+    let status = wait_with_timeout(&mut child, Duration::from_secs(30));
+    Run {
+        status,
+        stdout: String::new(),
+        stderr: lines.rest(),
+    }
+}
+
+pub fn post_multi_chunk(platform: &str) {
+    let profile = profile(platform);
+    let (home, emulator) = setup(platform);
+    authorise(&home, &emulator, platform).expect_code(0);
+    let video = video(&home, "reel.mp4", 20, 1080, 1920, profile.multi_chunk_video);
+    let video = video.to_str().unwrap();
+    let mut args = post_args(platform, video, &profile);
+    args.push("--json");
+    let result = home.run(&args).expect_code(0).json();
+    assert_eq!(result["ok"], true);
+    assert_eq!(result["platform"], platform);
+    assert!(result["id"].is_string(), "no id in {result}");
+    let stats = emulator.stats(platform);
+    assert!(
+        stats[profile.upload_requests_stat].as_u64().unwrap() >= 3,
+        "not multi-chunk: {stats}"
+    );
+}
+
+pub fn post_recovers_from_server_error(platform: &str) {
+    let profile = profile(platform);
+    let (home, emulator) = setup(platform);
+    authorise(&home, &emulator, platform).expect_code(0);
+    emulator.configure(platform, &(profile.server_error_on_upload)(2));
+    let video = video(&home, "reel.mp4", 20, 1080, 1920, profile.multi_chunk_video);
+    home.run(&post_args(platform, video.to_str().unwrap(), &profile))
+        .expect_code(0);
+}
+
+pub fn post_recovers_from_dropped_connection(platform: &str) {
+    let profile = profile(platform);
+    let (home, emulator) = setup(platform);
+    authorise(&home, &emulator, platform).expect_code(0);
+    emulator.configure(platform, &(profile.dropped_connection_on_upload)(2));
+    let video = video(&home, "reel.mp4", 20, 1080, 1920, profile.multi_chunk_video);
+    home.run(&post_args(platform, video.to_str().unwrap(), &profile))
+        .expect_code(0);
+}
+
+pub fn bad_videos(platform: &str) {
+    let profile = profile(platform);
+    let (home, emulator) = setup(platform);
+    authorise(&home, &emulator, platform).expect_code(0);
+    let missing = home.path().join("missing.mp4");
+    let empty = home.path().join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let text = home.path().join("notes.mp4");
+    std::fs::write(&text, b"this is not a video, whatever its name says").unwrap();
+    for (file, needle) in [
+        (&missing, "missing.mp4"),
+        (&empty, "empty"),
+        (&text, "not a video"),
+    ] {
+        home.run(&post_args(platform, file.to_str().unwrap(), &profile))
+            .expect_code(2)
+            .expect_stderr(needle);
+    }
+    let stats = emulator.stats(platform);
+    assert_eq!(
+        stats[profile.upload_requests_stat].as_u64(),
+        Some(0),
+        "bytes were sent for a bad file"
+    );
+}
+
+pub fn missing_secret(platform: &str) {
+    let profile = profile(platform);
+    let (mut home, emulator) = setup(platform);
+    authorise(&home, &emulator, platform).expect_code(0);
+    let env = keryx_core::secrets::client_secret_env(platform);
+    home.env.retain(|(k, _)| *k != env);
+    let video = video(&home, "reel.mp4", 5, 1080, 1920, profile.small_video);
+    home.run(&post_args(platform, video.to_str().unwrap(), &profile))
+        .expect_code(2)
+        .expect_stderr(&env);
+}
+
+/// Tokens and secrets never reach stdout or stderr, even at the highest verbosity.
+pub fn no_secret_in_output(platform: &str) {
+    let profile = profile(platform);
+    let (home, emulator) = setup(platform);
+    let auth = authorise(&home, &emulator, platform);
+    auth.expect_code(0);
+    let video = video(&home, "reel.mp4", 5, 1080, 1920, profile.small_video);
+    let mut args = post_args(platform, video.to_str().unwrap(), &profile);
+    args.push("-vvv");
+    let post = home.run(&args);
+    post.expect_code(0);
+    let status = home.run(&["status", "-vvv"]);
+    let secrets = stored_secret_values(&home);
+    assert!(!secrets.is_empty(), "no stored secrets found to look for");
+    let (_, client_secret) = keryx_core::find(platform)
+        .unwrap()
+        .emulator()
+        .client_secret();
+    for output in [
+        &auth.stdout,
+        &auth.stderr,
+        &post.stdout,
+        &post.stderr,
+        &status.stdout,
+        &status.stderr,
+    ] {
+        for secret in secrets.iter().chain(std::iter::once(&client_secret)) {
+            assert!(
+                !output.contains(secret.as_str()),
+                "a secret leaked into output:\n{output}"
+            );
+        }
+    }
+}
+
+/// Every token-looking value kept in the config file's `stored_secrets`.
+fn stored_secret_values(home: &Home) -> Vec<String> {
+    let config: serde_yaml::Value = serde_yaml::from_str(&home.config()).unwrap();
+    let mut values = Vec::new();
+    if let Some(stored) = config.get("stored_secrets").and_then(|s| s.as_mapping()) {
+        for value in stored.values().filter_map(|v| v.as_str()) {
+            match serde_json::from_str::<serde_json::Value>(value) {
+                Ok(serde_json::Value::Object(map)) => {
+                    for key in ["refresh_token", "access_token"] {
+                        if let Some(token) = map.get(key).and_then(|t| t.as_str()) {
+                            values.push(token.to_string());
+                        }
+                    }
+                }
+                _ => values.push(value.to_string()),
+            }
+        }
+    }
+    values
+}
+
+/// Every flow above as its own test, per platform named; also lists the platforms covered.
+macro_rules! conformance {
+    ($($platform:ident),* $(,)?) => {
+        const COVERED: &[&str] = &[$(stringify!($platform)),*];
+        $(mod $platform {
+            const ID: &str = stringify!($platform);
+            #[test]
+            fn auth_by_loopback() { super::auth_by_loopback(ID) }
+            #[test]
+            fn auth_by_pasted_url() { super::auth_by_pasted_url(ID) }
+            #[test]
+            fn auth_by_code_in_second_process() { super::auth_by_code_in_second_process(ID) }
+            #[test]
+            fn auth_declined() { super::auth_declined(ID) }
+            #[test]
+            fn auth_wrong_state() { super::auth_wrong_state(ID) }
+            #[test]
+            fn post_multi_chunk() { super::post_multi_chunk(ID) }
+            #[test]
+            fn post_recovers_from_server_error() { super::post_recovers_from_server_error(ID) }
+            #[test]
+            fn post_recovers_from_dropped_connection() { super::post_recovers_from_dropped_connection(ID) }
+            #[test]
+            fn bad_videos() { super::bad_videos(ID) }
+            #[test]
+            fn missing_secret() { super::missing_secret(ID) }
+            #[test]
+            fn no_secret_in_output() { super::no_secret_in_output(ID) }
+        })*
+    };
+}
+
+// A new platform: add its id here.
+conformance!(tiktok, youtube);
+
+/// Every registered platform runs the suite.
+#[test]
+fn every_platform_runs_the_suite() {
+    keryx_cli::link_platforms();
+    for platform in keryx_core::registry() {
+        assert!(
+            COVERED.contains(&platform.id()),
+            "add {} to `conformance!(...)` in tests/e2e/conformance.rs",
+            platform.id()
+        );
+    }
+}
