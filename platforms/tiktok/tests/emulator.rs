@@ -1553,3 +1553,83 @@ async fn client_config_and_secret() {
     );
     assert_eq!(emulator.platform_id(), "tiktok");
 }
+
+#[tokio::test]
+async fn unaudited_user_cap_pending_drafts_and_pull_from_url() {
+    let fake = start().await;
+    fake.knobs("unaudited_user_cap: 1\npending_share_cap: 1")
+        .await;
+    let first = fake.login().await;
+    fake.start_post(&first.access, MIB, MIB).await;
+    // A second creator is one posting user too many for an unaudited client.
+    fake.knobs("browser_user: second_creator").await;
+    let second = fake.login().await;
+    let info = fake.creator_info(&second.access).await;
+    assert_api_error(&info, StatusCode::OK, "reached_active_user_cap");
+    let r = fake.init(&second.access, "SELF_ONLY", MIB, MIB, 1).await;
+    assert_api_error(&r, StatusCode::FORBIDDEN, "reached_active_user_cap");
+    // The first creator may go on posting.
+    assert_eq!(fake.creator_info(&first.access).await.code(), "ok");
+
+    let source = json!({"source": "FILE_UPLOAD", "video_size": MIB, "chunk_size": MIB, "total_chunk_count": 1});
+    let inbox = "/v2/post/publish/inbox/video/init/";
+    assert_eq!(
+        fake.api(inbox, &first.access, json!({"source_info": source}))
+            .await
+            .code(),
+        "ok"
+    );
+    let r = fake
+        .api(inbox, &first.access, json!({"source_info": source}))
+        .await;
+    assert_api_error(
+        &r,
+        StatusCode::FORBIDDEN,
+        "spam_risk_too_many_pending_share",
+    );
+
+    let pull = json!({
+        "post_info": {"privacy_level": "SELF_ONLY", "brand_content_toggle": false},
+        "source_info": {"source": "PULL_FROM_URL", "video_url": "https://example.com/v.mp4"},
+    });
+    let r = fake
+        .api("/v2/post/publish/video/init/", &first.access, pull)
+        .await;
+    assert_api_error(&r, StatusCode::FORBIDDEN, "url_ownership_unverified");
+}
+
+#[tokio::test]
+async fn revoking_mid_upload_fails_the_post_with_auth_removed() {
+    let fake = start().await;
+    let t = fake.login().await;
+    let (size, chunk) = (11 * MIB, 5 * MIB);
+    let data = video(size);
+    let (publish_id, url) = fake.start_post(&t.access, size, chunk).await;
+    let first = fake
+        .put(&url, &data[..chunk as usize], 0, size)
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::PARTIAL_CONTENT);
+    let form = [
+        ("client_key", CLIENT_KEY),
+        ("client_secret", CLIENT_SECRET),
+        ("token", t.access.as_str()),
+    ];
+    let resp = fake
+        .http
+        .post(fake.url("/v2/oauth/revoke/"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let rest = fake
+        .put(&url, &data[chunk as usize..], chunk, size)
+        .await
+        .unwrap();
+    assert_eq!(rest.status(), StatusCode::NOT_FOUND, "the task is gone");
+    let again = fake.login().await;
+    let st = fake.status(&again.access, &publish_id).await;
+    assert_eq!(st.body["data"]["status"], "FAILED");
+    assert_eq!(st.body["data"]["fail_reason"], "auth_removed");
+}
