@@ -12,7 +12,8 @@
 //! `user.info.basic,video.publish,video.upload`. The authorize page auto-approves as the
 //! signed-in account (`browser_user` knob), so flows run unattended.
 //!
-//! Modes, limits and faults are knobs ([`knobs`]); what the emulator saw is in `stats()`.
+//! Modes, limits and faults are knobs (listed on `configure`, defined in `knobs.rs`); what the
+//! emulator saw is in `stats()`.
 
 // Handlers exit early with the finished error response; its size does not matter at one per
 // request, and boxing it would only add noise.
@@ -172,6 +173,15 @@ impl Emulator for TikTokEmulator {
         (CLIENT_SECRET_ENV, CLIENT_SECRET.to_string())
     }
 
+    /// Counters over the emulator's life: `authorize_requests`, `authorizations` (codes issued),
+    /// `token_requests`, `refresh_requests`, `revocations`, `live_access_tokens`,
+    /// `live_refresh_tokens` (usable now, on the fake clock), `rate_limited` (429s),
+    /// `creator_info_queries`, `inits` (direct + inbox), `upload_puts` (every PUT, faults
+    /// included), `bytes_received` (accepted chunk bytes), `uploads_completed`,
+    /// `posts_completed`, `posts_failed`, `inbox_delivered`, `status_fetches`,
+    /// `uploads_in_flight`, `peak_concurrent_uploads` (PUTs in flight at once),
+    /// `clock_offset_secs`, and `publishes`: one entry per init with its `post_info`, sizes,
+    /// `uploaded_bytes`, the `sha256` of the uploaded bytes and the status.
     fn stats(&self) -> serde_json::Value {
         let st = self.shared.lock();
         let c = &st.counters;
