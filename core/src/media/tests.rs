@@ -1,0 +1,272 @@
+//! Unit tests of the parsers on in-memory bytes (files on disk are tested in core/tests/):
+//! hostile headers must give an error or "unknown", never a panic or a large allocation.
+
+use std::io::Cursor;
+
+use proptest::prelude::*;
+
+use super::{Container, Probe, ProbeError, probe_source};
+
+const MP4: &[u8] = include_bytes!("../../tests/fixtures/landscape.mp4");
+const MP4_FASTSTART: &[u8] = include_bytes!("../../tests/fixtures/landscape_faststart.mp4");
+const MOV: &[u8] = include_bytes!("../../tests/fixtures/landscape.mov");
+const WEBM: &[u8] = include_bytes!("../../tests/fixtures/landscape.webm");
+const LIVE_WEBM: &[u8] = include_bytes!("../../tests/fixtures/live.webm");
+
+fn probe(bytes: &[u8]) -> Result<(Container, Probe), ProbeError> {
+    probe_source(&mut Cursor::new(bytes), bytes.len() as u64)
+}
+
+fn corrupt_message(bytes: &[u8]) -> String {
+    match probe(bytes) {
+        Err(ProbeError::Corrupt { what, .. }) => what,
+        other => panic!("expected a corrupt-file error, got {other:?}"),
+    }
+}
+
+fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+    let mut b = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
+    b.extend_from_slice(kind);
+    b.extend_from_slice(payload);
+    b
+}
+
+fn ftyp() -> Vec<u8> {
+    mp4_box(b"ftyp", b"isom\0\0\x02\0isommp41")
+}
+
+#[test]
+fn fixtures_parse_from_memory() {
+    for (bytes, container) in [
+        (MP4, Container::Mp4),
+        (MP4_FASTSTART, Container::Mp4),
+        (MOV, Container::QuickTime),
+        (WEBM, Container::WebM),
+        (LIVE_WEBM, Container::WebM),
+    ] {
+        let (found, probe) = probe(bytes).unwrap();
+        assert_eq!(found, container);
+        assert_eq!((probe.width, probe.height), (Some(64), Some(48)));
+    }
+}
+
+#[test]
+fn huge_largesize_is_truncation_not_allocation() {
+    let mut bytes = ftyp();
+    bytes.extend_from_slice(&1u32.to_be_bytes());
+    bytes.extend_from_slice(b"moov");
+    bytes.extend_from_slice(&u64::MAX.to_be_bytes());
+    let what = corrupt_message(&bytes);
+    assert!(what.contains("`moov` box at byte"), "{what}");
+}
+
+#[test]
+fn impossible_box_sizes() {
+    // A size smaller than the header itself.
+    let mut bytes = ftyp();
+    bytes.extend_from_slice(&4u32.to_be_bytes());
+    bytes.extend_from_slice(b"moov");
+    assert!(corrupt_message(&bytes).contains("impossible size of 4 bytes"));
+
+    // A 64-bit size smaller than the 16-byte header.
+    let mut bytes = ftyp();
+    bytes.extend_from_slice(&1u32.to_be_bytes());
+    bytes.extend_from_slice(b"moov");
+    bytes.extend_from_slice(&15u64.to_be_bytes());
+    assert!(corrupt_message(&bytes).contains("impossible size of 15 bytes"));
+}
+
+#[test]
+fn child_box_overrunning_its_parent() {
+    let mut trak = mp4_box(b"tkhd", &[0; 84]);
+    trak[0..4].copy_from_slice(&500u32.to_be_bytes());
+    let mut bytes = ftyp();
+    bytes.extend(mp4_box(b"moov", &mp4_box(b"trak", &trak)));
+    let what = corrupt_message(&bytes);
+    assert!(what.contains("`tkhd`") && what.contains("`trak`"), "{what}");
+}
+
+#[test]
+fn millions_of_tiny_boxes_are_cut_short() {
+    let mut bytes = ftyp();
+    for _ in 0..30_000 {
+        bytes.extend(mp4_box(b"free", &[]));
+    }
+    assert!(corrupt_message(&bytes).contains("more than 20000 boxes"));
+}
+
+#[test]
+fn short_boxes_give_unknown_fields_not_panics() {
+    // Every box keryx reads, present but empty.
+    let stbl = [mp4_box(b"stsd", &[]), mp4_box(b"stsz", &[])].concat();
+    let minf = mp4_box(b"stbl", &stbl);
+    let mdia = [
+        mp4_box(b"mdhd", &[]),
+        mp4_box(b"hdlr", b"\0\0\0\0\0\0\0\0vide"),
+        mp4_box(b"minf", &minf),
+    ]
+    .concat();
+    let trak = [mp4_box(b"tkhd", &[]), mp4_box(b"mdia", &mdia)].concat();
+    let moov = [mp4_box(b"mvhd", &[1]), mp4_box(b"trak", &trak)].concat();
+    let mut bytes = ftyp();
+    bytes.extend(mp4_box(b"moov", &moov));
+    let (_, probe) = probe(&bytes).unwrap();
+    assert_eq!(probe, Probe::default());
+}
+
+#[test]
+fn legacy_quicktime_without_ftyp() {
+    // Old QuickTime files start straight with `moov` or `wide`/`mdat`.
+    let moov_at = MOV.windows(4).position(|w| w == b"moov").unwrap() - 4;
+    let wide_at = MOV.windows(4).position(|w| w == b"wide").unwrap() - 4;
+    let (container, probe) = probe(&MOV[wide_at..]).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(container, Container::QuickTime);
+    assert_eq!(probe.width, Some(64));
+    assert!(moov_at > wide_at);
+}
+
+#[test]
+fn webm_with_unknown_size_info_and_tracks() {
+    // Rewrite the Info and Tracks sizes of the live recording as "unknown" (0x01FF...FF, the
+    // same 8 bytes ffmpeg reserved): the walk must find their ends from the next element.
+    let mut bytes = LIVE_WEBM.to_vec();
+    for (at, id) in [
+        (209, [0x15u8, 0x49, 0xA9, 0x66]),
+        (253, [0x16, 0x54, 0xAE, 0x6B]),
+    ] {
+        assert_eq!(bytes[at..at + 4], id);
+        let size_len = (bytes[at + 4].leading_zeros() + 1) as usize;
+        // All value bits set, marker kept: 0xFF for one byte, 0x01 0xFF.. for eight.
+        bytes[at + 4] = 0xFF >> (size_len - 1);
+        for b in &mut bytes[at + 5..at + 4 + size_len] {
+            *b = 0xFF;
+        }
+    }
+    let (_, probe) = probe(&bytes).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!((probe.width, probe.height), (Some(64), Some(48)));
+}
+
+#[test]
+fn webm_doctype_of_absurd_length_is_refused() {
+    // EBML header whose DocType claims 2^40 bytes.
+    let bytes = [
+        0x1A, 0x45, 0xDF, 0xA3, 0x8A, 0x42, 0x82, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+    ];
+    let what = corrupt_message(&bytes);
+    assert!(
+        what.contains("runs past the end of the EBML header"),
+        "{what}"
+    );
+}
+
+#[test]
+fn overlong_doctype_is_ignored_not_read() {
+    // A 300-byte DocType fits in the file but is longer than any real one.
+    let mut bytes = vec![0x1A, 0x45, 0xDF, 0xA3, 0x41, 0x30, 0x42, 0x82, 0x41, 0x2C];
+    bytes.extend([b'x'; 300]);
+    match probe(&bytes) {
+        Err(ProbeError::NotVideo { looks_like, .. }) => {
+            assert!(looks_like.contains("(none given)"), "{looks_like}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn ebml_with_other_doctype_is_not_video() {
+    let bytes = [
+        0x1A, 0x45, 0xDF, 0xA3, 0x87, 0x42, 0x82, 0x84, b'a', b'b', b'c', b'd',
+    ];
+    match probe(&bytes) {
+        Err(ProbeError::NotVideo { looks_like, .. }) => {
+            assert!(looks_like.contains("\"abcd\""), "{looks_like}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn vint_decoding() {
+    use super::webm::vint;
+    assert_eq!(vint(&[0x81], false), Some((1, 1, false)));
+    assert_eq!(vint(&[0xFF], false), Some((127, 1, true)));
+    assert_eq!(vint(&[0x40, 0x02], false), Some((2, 2, false)));
+    assert_eq!(
+        vint(&[0x1A, 0x45, 0xDF, 0xA3], true),
+        Some((0x1A45_DFA3, 4, false))
+    );
+    assert_eq!(
+        vint(&[0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], false).map(|v| v.2),
+        Some(true)
+    );
+    assert_eq!(vint(&[0x00, 0x01], false), None);
+    assert_eq!(vint(&[0x40], false), None);
+    assert_eq!(vint(&[], false), None);
+}
+
+/// Flips and truncations of a real file.
+fn mutations(len: usize) -> impl Strategy<Value = (Vec<(usize, u8)>, usize)> {
+    (
+        proptest::collection::vec((0..len, any::<u8>()), 1..8),
+        0..=len,
+    )
+}
+
+fn mutate(original: &[u8], flips: &[(usize, u8)], keep: usize) -> Vec<u8> {
+    let mut bytes = original.to_vec();
+    for &(at, value) in flips {
+        bytes[at] = value;
+    }
+    bytes.truncate(keep.max(1));
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = probe(&bytes);
+    }
+
+    #[test]
+    fn random_boxes_after_ftyp_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let mut bytes = ftyp();
+        bytes.extend(tail);
+        let _ = probe(&bytes);
+    }
+
+    #[test]
+    fn random_elements_after_ebml_header_never_panic(
+        tail in proptest::collection::vec(any::<u8>(), 0..512)
+    ) {
+        let mut bytes = WEBM[..36].to_vec();
+        bytes.extend(tail);
+        let _ = probe(&bytes);
+    }
+
+    #[test]
+    fn damaged_mp4_never_panics((flips, keep) in mutations(MP4.len())) {
+        let _ = probe(&mutate(MP4, &flips, keep));
+    }
+
+    #[test]
+    fn damaged_faststart_mp4_never_panics((flips, keep) in mutations(MP4_FASTSTART.len())) {
+        let _ = probe(&mutate(MP4_FASTSTART, &flips, keep));
+    }
+
+    #[test]
+    fn damaged_mov_never_panics((flips, keep) in mutations(MOV.len())) {
+        let _ = probe(&mutate(MOV, &flips, keep));
+    }
+
+    #[test]
+    fn damaged_webm_never_panics((flips, keep) in mutations(WEBM.len())) {
+        let _ = probe(&mutate(WEBM, &flips, keep));
+    }
+
+    #[test]
+    fn damaged_live_webm_never_panics((flips, keep) in mutations(LIVE_WEBM.len())) {
+        let _ = probe(&mutate(LIVE_WEBM, &flips, keep));
+    }
+}
