@@ -1699,3 +1699,103 @@ async fn client_config_and_secret() {
     );
     assert_eq!(emulator.platform_id(), "youtube");
 }
+
+/// Malformed and extreme requests get 4xx replies, never a crash or a dropped connection.
+#[tokio::test]
+async fn garbage_never_crashes_the_emulator() {
+    let fake = start().await;
+    fake.configure(
+        "code_ttl_secs: 18446744073709551615\naccess_token_lifetime_secs: 18446744073709551615\n\
+         session_ttl_secs: 18446744073709551615\nprocessing_polls: 4294967295\nquota_units_per_day: 18446744073709551615",
+    )
+    .await;
+    let token = fake.login(&format!("{UPLOAD} {READONLY}")).await.access;
+    let uri = fake.session(&token, 2 * CHUNK).await;
+    let base = fake.base.clone();
+    let http = &fake.http;
+    let requests = vec![
+        http.put(&uri).bearer_auth(&token).header("content-range", "bytes 0-0/18446744073709551615").body(vec![0]),
+        http.put(&uri).bearer_auth(&token).header("content-range", "bytes 18446744073709551614-18446744073709551614/*").body(vec![0]),
+        http.put(&uri).bearer_auth(&token).header("content-range", reqwest::header::HeaderValue::from_bytes(b"bytes \xff-1/2").unwrap()).body(vec![0]),
+        http.put(&uri).bearer_auth(&token).header("content-length", "abc").body(Vec::new()),
+        http.put(&uri).header("authorization", "Bearer").body(vec![1, 2]),
+        http.put(format!("{base}/upload/youtube/v3/videos?upload_id=%ff%fe")).bearer_auth(&token).body(vec![1]),
+        http.put(format!("{base}/upload/youtube/v3/videos")).bearer_auth(&token).body(vec![1]),
+        http.get(format!("{base}/o/oauth2/v2/auth?client_id=%ff%fe&redirect_uri=%00")),
+        http.get(format!("{base}/o/oauth2/auth?client_id={CLIENT_ID}&redirect_uri=http://127.0.0.1:1/%0d%0aSet-Cookie:x&response_type=code&scope={UPLOAD}")),
+        http.post(format!("{base}/token")).header("content-type", "application/x-www-form-urlencoded").body(vec![0xff, b'=', b'&', b'&', b'=']),
+        http.post(format!("{base}/token")).header("authorization", "Basic !!!").header("content-type", "application/x-www-form-urlencoded").body("grant_type=refresh_token"),
+        http.post(format!("{base}/revoke")).header("content-type", "text/plain").body("token=x"),
+        http.post(format!("{base}/upload/youtube/v3/videos?uploadType=resumable&part=snippet"))
+            .bearer_auth(&token)
+            .header("x-upload-content-length", "99999999999999999999999")
+            .header("content-type", "application/json")
+            .body("{}"),
+        http.post(format!("{base}/upload/youtube/v3/videos?uploadType=resumable&part=snippet"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body("[1, 2, 3]"),
+        http.post(format!("{base}/upload/youtube/v3/videos?uploadType=resumable&part=snippet"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .header("slug", reqwest::header::HeaderValue::from_bytes(b"\xff.mp4").unwrap())
+            .body(r#"{"snippet": {"title": "t"}}"#),
+        http.get(format!("{base}/youtube/v3/videos?part=,&id=,,,")).bearer_auth(&token),
+        http.get(format!("{base}/youtube/v3/channels?part=snippet&mine=maybe")).bearer_auth(&token),
+        http.post(format!("{base}/upload/youtube/v3/thumbnails/set?videoId=")).bearer_auth(&token).body(vec![0; 10]),
+        http.post(format!("{base}/youtube/v3/videos?part=snippet")).bearer_auth(&token),
+    ];
+    for request in requests {
+        let response = request
+            .send()
+            .await
+            .expect("a reply, not a dropped connection");
+        let status = response.status();
+        let url = response.url().clone();
+        assert!(
+            status.is_client_error() || status.as_u16() == 308,
+            "{url}: {status}"
+        );
+    }
+    // The session is untouched and still completes.
+    let data = content(2 * CHUNK);
+    assert_eq!(
+        fake.chunk(&uri, &token, &data, 0, CHUNK)
+            .await
+            .status()
+            .as_u16(),
+        308
+    );
+    assert_eq!(
+        fake.chunk(&uri, &token, &data, CHUNK, CHUNK).await.status(),
+        StatusCode::CREATED
+    );
+    let list = format!(
+        "{base}/youtube/v3/videos?part=processingDetails&id={}",
+        fake.stats().await["videos"]["items"][0]["id"]
+            .as_str()
+            .unwrap()
+    );
+    assert_eq!(
+        fake.http
+            .get(&list)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    fake.configure("advance_clock_secs: 18446744073709551615")
+        .await;
+    assert_eq!(
+        fake.http
+            .get(&list)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}

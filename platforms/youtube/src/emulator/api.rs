@@ -352,7 +352,7 @@ pub(crate) fn processing_state(
         let done = if fresh {
             0
         } else {
-            total * u64::from(video.polls + 1) / u64::from(settings.processing_polls + 1)
+            total * (u64::from(video.polls) + 1) / (u64::from(settings.processing_polls) + 1)
         };
         let details = json!({
             "processingStatus": "processing",

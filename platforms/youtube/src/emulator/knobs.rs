@@ -296,7 +296,7 @@ impl Knobs {
             state.store.clock_offset_secs = state
                 .store
                 .clock_offset_secs
-                .saturating_add(secs.min(i64::MAX as u64) as i64);
+                .saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
         }
         if self.expire_sessions == Some(true) {
             for session in state.store.sessions.values_mut() {

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::state::{AccessToken, Challenge, CodeGrant, RefreshToken, State, random_b64};
+use super::state::{AccessToken, Challenge, CodeGrant, RefreshToken, State, after, random_b64};
 use super::wire::{Params, error_page, json_reply, oauth_error};
 use super::{App, CLIENT_ID, CLIENT_SECRET};
 
@@ -42,6 +42,11 @@ fn is_pkce_string(s: &str) -> bool {
 
 /// A Desktop client accepts only `http` loopback redirects on any port (reference §1.4, §9.1).
 fn is_loopback_redirect(uri: &str) -> bool {
+    // The URL parser silently drops tabs and newlines; a URI carrying them (or spaces or other
+    // control characters) is not the one the app listens on, so it is refused outright.
+    if uri.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return false;
+    }
     let Ok(url) = url::Url::parse(uri) else {
         return false;
     };
@@ -304,7 +309,7 @@ fn authorize_checked(st: &mut State, params: &Params) -> Response {
             redirect_uri: redirect_uri.clone(),
             scopes: granted.clone(),
             challenge,
-            expires_at: now + st.settings.code_ttl as i64,
+            expires_at: after(now, st.settings.code_ttl),
             issue_refresh_token: consent_shown || !st.settings.omit_refresh_token_on_repeat_consent,
         },
     );
@@ -507,7 +512,7 @@ fn exchange_code(st: &mut State, params: &Params) -> Response {
             .get(&refresh_token)
             .and_then(|t| t.expires_at)
         {
-            body["refresh_token_expires_in"] = json!(expires_at - st.now());
+            body["refresh_token_expires_in"] = json!(expires_at.saturating_sub(st.now()));
         }
         body["refresh_token"] = json!(refresh_token);
     }
@@ -568,7 +573,7 @@ fn refresh(st: &mut State, params: &Params) -> Response {
         "token_type": "Bearer",
     });
     if let Some(expires_at) = record.expires_at {
-        body["refresh_token_expires_in"] = json!(expires_at - now);
+        body["refresh_token_expires_in"] = json!(expires_at.saturating_sub(now));
     }
     if let Some(new_token) = current {
         body["refresh_token"] = json!(new_token);
@@ -606,7 +611,7 @@ fn mint_refresh_token(st: &mut State, scopes: &[String], expires_at: Option<i64>
     let expires_at = expires_at.or_else(|| {
         st.settings
             .testing_mode
-            .then_some(now + super::state::TESTING_REFRESH_LIFETIME as i64)
+            .then_some(after(now, super::state::TESTING_REFRESH_LIFETIME))
     });
     let seq = st.next_seq();
     st.store.refresh_tokens.insert(
@@ -634,7 +639,7 @@ fn mint_access_token(
         token.clone(),
         AccessToken {
             scopes: scopes.to_vec(),
-            expires_at: now + lifetime as i64,
+            expires_at: after(now, lifetime),
             refresh_token,
         },
     );
@@ -727,6 +732,8 @@ mod tests {
             "http://127.0.0.2:1/",
             "http://u:p@127.0.0.1:1/",
             "http://127.0.0.1:1/#x",
+            "http://127.0.0.1:1/a\r\nb",
+            "http://127.0.0.1:1/a b",
             "urn:ietf:wg:oauth:2.0:oob",
             "127.0.0.1:80",
         ] {

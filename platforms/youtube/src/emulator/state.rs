@@ -295,7 +295,9 @@ impl State {
 
     /// Unix seconds on the fake clock (real time plus `advance_clock_secs`).
     pub(crate) fn now(&self) -> i64 {
-        OffsetDateTime::now_utc().unix_timestamp() + self.store.clock_offset_secs
+        OffsetDateTime::now_utc()
+            .unix_timestamp()
+            .saturating_add(self.store.clock_offset_secs)
     }
 
     pub(crate) fn next_seq(&mut self) -> u64 {
@@ -356,7 +358,7 @@ impl State {
     pub(crate) fn charge_units(&mut self, units: u64) -> bool {
         let limit = self.settings.quota_units_per_day;
         let quota = self.quota();
-        if quota.units + units > limit {
+        if quota.units.saturating_add(units) > limit {
             return false;
         }
         quota.units += units;
@@ -381,11 +383,7 @@ impl State {
 
     /// Whether a session has outlived its TTL or was expired by a knob (reference §3.8).
     pub(crate) fn session_gone(&self, session: &Session) -> bool {
-        session.expired
-            || self.now()
-                >= session
-                    .created_at
-                    .saturating_add(self.settings.session_ttl as i64)
+        session.expired || self.now() >= after(session.created_at, self.settings.session_ttl)
     }
 
     pub(crate) fn live_refresh_tokens(&self) -> usize {
@@ -497,6 +495,11 @@ impl State {
     }
 }
 
+/// `now + secs` on the fake clock, saturating: knob values can be any u64.
+pub(crate) fn after(now: i64, secs: u64) -> i64 {
+    now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
 /// `n` random bytes as base64url without padding.
 pub(crate) fn random_b64(n: usize) -> String {
     let mut bytes = vec![0u8; n];
@@ -531,7 +534,7 @@ pub(crate) fn pacific_day(unix: i64) -> i64 {
     } else {
         -8 * 3600
     };
-    (unix + offset).div_euclid(86_400)
+    unix.saturating_add(offset).div_euclid(86_400)
 }
 
 fn pacific_dst(unix: i64) -> bool {

@@ -272,7 +272,8 @@ pub(crate) fn parse_content_range(text: &str) -> Option<ContentRange> {
     }
     let (first, last) = range.split_once('-')?;
     let (first, last) = (digits(first)?, digits(last)?);
-    if first > last || total.is_some_and(|t| last >= t) {
+    // Nothing can lie beyond maxSize (reference §3.1), which also keeps `last + 1` in range.
+    if first > last || last >= MAX_UPLOAD_BYTES || total.is_some_and(|t| last >= t) {
         return None;
     }
     Some(ContentRange::Bytes { first, last, total })
@@ -1005,6 +1006,8 @@ mod tests {
             "Bytes 0-9/10",
             "bytes 0-9/ten",
             "bytes 0-99999999999999999999999/*",
+            "bytes 0-18446744073709551615/*",
+            "bytes 274877906944-274877906944/*",
         ] {
             assert_eq!(parse_content_range(bad), None, "{bad}");
         }
