@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::StreamExt;
 use keryx_core::emulator::{Emulator, Running, serve};
 use keryx_youtube::emulator::{CHANNEL_TITLE, CLIENT_ID, CLIENT_SECRET, YouTubeEmulator};
 use reqwest::StatusCode;
@@ -1798,4 +1799,45 @@ async fn garbage_never_crashes_the_emulator() {
             .status(),
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test]
+async fn concurrent_uploads_are_counted() {
+    let fake = start().await;
+    let token = fake.login(UPLOAD).await.access;
+    let slow_put = |uri: String| {
+        let fake = &fake;
+        let token = token.clone();
+        async move {
+            // The body arrives in two halves with a pause, so both PUTs are in flight at once.
+            let halves: Vec<Result<Vec<u8>, std::io::Error>> =
+                vec![Ok(content(CHUNK / 2)), Ok(content(CHUNK / 2))];
+            let stream = futures_util::stream::iter(halves).then(|half| async move {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                half
+            });
+            fake.http
+                .put(&uri)
+                .bearer_auth(&token)
+                .header(
+                    "content-range",
+                    format!("bytes 0-{}/{}", CHUNK - 1, 2 * CHUNK),
+                )
+                .header("content-length", CHUNK.to_string())
+                .body(reqwest::Body::wrap_stream(stream))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let (a, b) = (
+        fake.session(&token, 2 * CHUNK).await,
+        fake.session(&token, 2 * CHUNK).await,
+    );
+    let (ra, rb) = tokio::join!(slow_put(a), slow_put(b));
+    assert_eq!(range(&ra).as_deref(), Some("bytes=0-262143"));
+    assert_eq!(range(&rb).as_deref(), Some("bytes=0-262143"));
+    let stats = fake.stats().await;
+    assert_eq!(stats["peak_concurrent_uploads"], 2);
+    assert_eq!(stats["concurrent_uploads"], 0);
 }
