@@ -1,6 +1,94 @@
-//! keryx platform: YouTube.
+//! keryx platform: YouTube (Google OAuth for desktop apps + YouTube Data API v3).
+//!
+//! Same shape as every platform crate: `config.rs` (its config section), `auth.rs` (`keryx
+//! auth`), `api.rs` (wire types), `client.rs` (calls, retries, tokens), `publish.rs` (`keryx
+//! post`), `error.rs` (Google's reasons as messages), `emulator` (the strict fake).
+//! YouTube-only: `rules.rs` (metadata limits checked before upload) and `resumable.rs` (the
+//! resumable upload protocol and the saved sessions that let a rerun resume).
+//!
+//! Facts come from `shared/reference/youtube-api.md`; section numbers in comments refer to it.
 
+mod api;
+mod auth;
+mod client;
+mod config;
 pub mod emulator;
+mod error;
+mod publish;
+mod resumable;
+mod rules;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use keryx_core::tokens::TokenStore;
+use keryx_core::{
+    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PlatformStatus, PreparedPost,
+    Registration, Result, VideoFile,
+};
+
+pub use config::YouTubeConfig;
+
+pub struct YouTube;
+
+keryx_core::inventory::submit!(Registration::new(&YouTube));
 
 /// Referenced by the keryx binary so the linker keeps this crate's registration.
 pub fn link() {}
+
+#[async_trait]
+impl Platform for YouTube {
+    fn id(&self) -> &'static str {
+        client::PLATFORM
+    }
+
+    fn display_name(&self) -> &'static str {
+        "YouTube"
+    }
+
+    fn check_config(&self, ctx: &Context) -> Result<()> {
+        YouTubeConfig::load(ctx).map(|_| ())
+    }
+
+    async fn status(&self, ctx: &Context) -> PlatformStatus {
+        let config_error = YouTubeConfig::load(ctx).err().map(|e| e.to_string());
+        let secret = keryx_core::secrets::client_secret(&ctx.secrets, client::PLATFORM)
+            .ok()
+            .map(|(_, source)| source.to_string());
+        let token = TokenStore::new(&ctx.secrets, &ctx.paths, client::PLATFORM)
+            .load()
+            .ok()
+            .flatten()
+            .map(|set| {
+                format!(
+                    "stored for {}",
+                    set.account.unwrap_or_else(|| "an unnamed channel".into())
+                )
+            });
+        PlatformStatus {
+            platform: client::PLATFORM.into(),
+            enabled: ctx.config.is_enabled(client::PLATFORM),
+            config_error,
+            secret,
+            token,
+        }
+    }
+
+    async fn authorize(&self, ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
+        auth::authorize(ctx, options).await
+    }
+
+    async fn prepare(
+        &self,
+        ctx: &Context,
+        video: &VideoFile,
+        metadata: &Metadata,
+    ) -> Result<Box<dyn PreparedPost>> {
+        publish::prepare(ctx, video, metadata).await
+    }
+
+    fn emulator(&self) -> Arc<dyn Emulator> {
+        emulator::YouTubeEmulator::new()
+    }
+}

@@ -1,0 +1,389 @@
+//! `keryx post youtube`: check the metadata, prove the credentials, upload resumably, then set
+//! the thumbnail (reference §3, §4, §5.1, §6, §7).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
+
+use keryx_core::http::{API_TIMEOUT, Backoff, is_transient, is_transient_status, retry_after};
+use keryx_core::tokens::TokenStore;
+use keryx_core::{Context, Error, Metadata, PostReport, PreparedPost, Progress, Result, VideoFile};
+
+use crate::api::{ErrorEnvelope, Privacy, Video};
+use crate::client::{App, PLATFORM, Session, unreachable};
+use crate::error::{api_error, is_rate_limit};
+use crate::resumable::{self, Upload};
+use crate::rules::{self, Checked, Thumbnail};
+
+/// YouTube makes a Short of a square or vertical video of at most 3 minutes (§6).
+const SHORTS_MAX: Duration = Duration::from_secs(180);
+
+/// A post ready to go: metadata checked, credentials proven, nothing uploaded.
+struct PreparedYouTube {
+    app: App,
+    video: VideoFile,
+    checked: Checked,
+    account: Option<String>,
+}
+
+pub async fn prepare(
+    ctx: &Context,
+    video: &VideoFile,
+    metadata: &Metadata,
+) -> Result<Box<dyn PreparedPost>> {
+    let app = App::load(ctx)?;
+    if !app.config.enabled {
+        return Err(Error::input("YouTube is not enabled in the config")
+            .with_hint("run `keryx auth youtube` (it sets platforms.youtube.enabled: true)"));
+    }
+    let checked = rules::check(ctx, &app.config, video, metadata)?;
+    if checked.title_from_file {
+        ctx.ui.info(&format!(
+            "YouTube: no --title given; using the file name \"{}\"",
+            checked.insert.snippet.title
+        ));
+    }
+
+    // A fresh access token from the stored refresh token proves the authorisation still works
+    // before any byte is sent.
+    drop(Session::start(ctx, &app).await?);
+    let account = TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM)
+        .load()
+        .ok()
+        .flatten()
+        .and_then(|set| set.account);
+    if let Some(account) = &account {
+        ctx.ui.info(&format!("YouTube: posting to {account}"));
+    }
+    if let Some(saved) = resumable::peek(ctx, video) {
+        ctx.ui.info(&format!(
+            "YouTube: an interrupted upload of this file is saved; it will be resumed ({} bytes in all)",
+            saved.size
+        ));
+    }
+    Ok(Box::new(PreparedYouTube {
+        app,
+        video: video.clone(),
+        checked,
+        account,
+    }))
+}
+
+#[async_trait]
+impl PreparedPost for PreparedYouTube {
+    fn describe(&self) -> Vec<(String, String)> {
+        let snippet = &self.checked.insert.snippet;
+        let status = &self.checked.insert.status;
+        let chunk = self.app.config.chunk_size();
+        let mut lines = vec![
+            ("file".to_string(), self.video.path.display().to_string()),
+            (
+                "upload".to_string(),
+                format!(
+                    "{} bytes, resumable, in {} request(s) of up to {chunk} bytes",
+                    self.video.size,
+                    self.video.size.div_ceil(chunk)
+                ),
+            ),
+            ("title".to_string(), snippet.title.clone()),
+        ];
+        if let Some(description) = &snippet.description {
+            lines.push(("description".into(), format!("{} bytes", description.len())));
+        }
+        if !snippet.tags.is_empty() {
+            lines.push(("tags".into(), snippet.tags.join(", ")));
+        }
+        if let Some(category) = &snippet.category_id {
+            lines.push(("category".into(), category.clone()));
+        }
+        lines.push(("privacy".into(), status.privacy_status.as_str().into()));
+        if let Some(at) = &status.publish_at {
+            lines.push(("publish_at".into(), at.clone()));
+        }
+        lines.push((
+            "made_for_kids".into(),
+            status.self_declared_made_for_kids.to_string(),
+        ));
+        if let Some(synthetic) = status.contains_synthetic_media {
+            lines.push(("ai_generated".into(), synthetic.to_string()));
+        }
+        if let Some(thumbnail) = &self.checked.thumbnail {
+            lines.push((
+                "thumbnail".into(),
+                format!(
+                    "{} ({}, {} bytes)",
+                    thumbnail.path.display(),
+                    thumbnail.mime,
+                    thumbnail.bytes.len()
+                ),
+            ));
+        }
+        if let Some(account) = &self.account {
+            lines.push(("account".into(), account.clone()));
+        }
+        lines
+    }
+
+    async fn publish(
+        self: Box<Self>,
+        ctx: &Context,
+        progress: &dyn Progress,
+    ) -> Result<PostReport> {
+        let session = Session::start_with_stored(ctx, &self.app).await?;
+        let upload = Upload {
+            session: &session,
+            video: &self.video,
+            insert: &self.checked.insert,
+            chunk_size: self.app.config.chunk_size(),
+        };
+        let video = upload.run(progress).await?;
+
+        let mut notes = Vec::new();
+        if let Some(thumbnail) = &self.checked.thumbnail {
+            progress.phase("thumbnail", None);
+            if let Err(e) = set_thumbnail(&session, &video.id, thumbnail).await {
+                // The video exists; losing it over a thumbnail would be worse than no thumbnail.
+                let text = match e.hint() {
+                    Some(hint) => {
+                        format!("the video is up, but its thumbnail was not set: {e} ({hint})")
+                    }
+                    None => format!("the video is up, but its thumbnail was not set: {e}"),
+                };
+                ctx.ui.warn(&text);
+                notes.push(format!("{text}; set it in YouTube Studio"));
+            }
+        }
+        Ok(report(
+            &self.video,
+            &self.checked,
+            video,
+            self.account.clone(),
+            notes,
+        ))
+    }
+}
+
+/// What the user learns: the watch URL, the privacy YouTube actually applied, Shorts.
+fn report(
+    file: &VideoFile,
+    checked: &Checked,
+    video: Video,
+    account: Option<String>,
+    mut notes: Vec<String>,
+) -> PostReport {
+    let asked = checked.insert.status.privacy_status;
+    let status = video.status.unwrap_or_default();
+    let applied = status.privacy_status.clone();
+    if asked != Privacy::Private
+        && applied.as_deref().and_then(Privacy::parse) == Some(Privacy::Private)
+    {
+        notes.push(format!(
+            "you asked for {}, but YouTube made the video private: uploads from a Google Cloud project that has \
+             not passed YouTube's API audit are locked private (see docs/youtube.md for the audit)",
+            asked.as_str()
+        ));
+    }
+    let id = video.id;
+    let is_short = file.duration.is_some_and(|d| d <= SHORTS_MAX)
+        && file.is_vertical_or_square() == Some(true);
+    if is_short {
+        notes.push(format!(
+            "YouTube will show it as a Short: https://www.youtube.com/shorts/{id}"
+        ));
+    }
+    if let Some(at) = &checked.insert.status.publish_at {
+        notes.push(format!("scheduled: YouTube makes it public at {at}"));
+    }
+    let upload_status = status
+        .upload_status
+        .unwrap_or_else(|| "uploaded".to_string());
+    if upload_status == "uploaded" {
+        notes.push(format!(
+            "YouTube is processing the video; it can take a few minutes to play (https://studio.youtube.com/video/{id}/edit)"
+        ));
+    }
+    if let Some(reason) = status.failure_reason.or(status.rejection_reason) {
+        notes.push(format!(
+            "YouTube reports a problem with the video: {reason} (see YouTube Studio)"
+        ));
+    }
+    let channel = video
+        .snippet
+        .and_then(|s| s.channel_title)
+        .filter(|t| !t.is_empty());
+    PostReport {
+        platform: PLATFORM.to_string(),
+        status: upload_status,
+        url: Some(format!("https://www.youtube.com/watch?v={id}")),
+        id: Some(id),
+        post_id: None,
+        privacy: applied,
+        account: account.or(channel),
+        notes,
+    }
+}
+
+/// thumbnails.set (§7): the image bytes in one POST. `404 videoNotFound` right after an upload
+/// may mean the video is not yet visible to the thumbnail service (unverified), so it is
+/// retried a few times like a transient failure.
+async fn set_thumbnail(session: &Session<'_>, video_id: &str, thumbnail: &Thumbnail) -> Result<()> {
+    let url = session.app.endpoints.api(&format!(
+        "/upload/youtube/v3/thumbnails/set?videoId={}",
+        url::form_urlencoded::byte_serialize(video_id.as_bytes()).collect::<String>()
+    ));
+    let mut backoff = Backoff::default();
+    let mut swapped = false;
+    loop {
+        let token = session.current();
+        let sent = session
+            .ctx
+            .http
+            .post(&url)
+            .timeout(API_TIMEOUT)
+            .bearer_auth(token.expose())
+            .header(CONTENT_TYPE, thumbnail.mime)
+            .header(CONTENT_LENGTH, thumbnail.bytes.len())
+            .body(thumbnail.bytes.clone())
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) if is_transient(&e) => match backoff.next_delay(None) {
+                Some(delay) => {
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+                None => return Err(unreachable("YouTube", e)),
+            },
+            Err(e) => return Err(unreachable("YouTube", e)),
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let wait = retry_after(response.headers());
+        let text = response.text().await.unwrap_or_default();
+        let envelope: Option<ErrorEnvelope> = serde_json::from_str(&text).ok();
+        let reason = envelope.as_ref().map(|e| e.reason()).unwrap_or("");
+        if status == StatusCode::UNAUTHORIZED && !swapped {
+            swapped = true;
+            session.replace(&token).await?;
+            continue;
+        }
+        let retry = is_transient_status(status)
+            || is_rate_limit(reason)
+            || (status == StatusCode::NOT_FOUND
+                && reason == "videoNotFound"
+                && backoff.failures() < 3);
+        if retry && let Some(delay) = backoff.next_delay(wait) {
+            tracing::info!("thumbnails.set answered {status} {reason}; retrying in {delay:?}");
+            tokio::time::sleep(delay).await;
+            continue;
+        }
+        return Err(api_error("the thumbnail", status, envelope.as_ref(), &text));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{SnippetInsert, StatusInsert, VideoInsert, VideoStatus};
+
+    fn file(duration: u64, width: u32, height: u32) -> VideoFile {
+        VideoFile {
+            path: "v.mp4".into(),
+            size: 10,
+            container: keryx_core::media::Container::Mp4,
+            duration: Some(Duration::from_secs(duration)),
+            width: Some(width),
+            height: Some(height),
+            frame_rate: None,
+            video_codec: None,
+        }
+    }
+
+    fn checked(privacy: Privacy) -> Checked {
+        Checked {
+            insert: VideoInsert {
+                snippet: SnippetInsert {
+                    title: "t".into(),
+                    description: None,
+                    tags: vec![],
+                    category_id: None,
+                },
+                status: StatusInsert {
+                    privacy_status: privacy,
+                    publish_at: None,
+                    self_declared_made_for_kids: false,
+                    contains_synthetic_media: None,
+                },
+            },
+            thumbnail: None,
+            title_from_file: false,
+        }
+    }
+
+    fn video(privacy: &str) -> Video {
+        Video {
+            id: "abcdefghijk".into(),
+            snippet: None,
+            status: Some(VideoStatus {
+                privacy_status: Some(privacy.into()),
+                upload_status: Some("uploaded".into()),
+                ..VideoStatus::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn forced_private_is_reported() {
+        let r = report(
+            &file(600, 1920, 1080),
+            &checked(Privacy::Public),
+            video("private"),
+            None,
+            vec![],
+        );
+        assert_eq!(r.privacy.as_deref(), Some("private"));
+        assert_eq!(
+            r.url.as_deref(),
+            Some("https://www.youtube.com/watch?v=abcdefghijk")
+        );
+        assert!(
+            r.notes.iter().any(|n| n.contains("locked private")),
+            "{:?}",
+            r.notes
+        );
+        assert!(!r.notes.iter().any(|n| n.contains("/shorts/")));
+        let r = report(
+            &file(600, 1920, 1080),
+            &checked(Privacy::Public),
+            video("public"),
+            None,
+            vec![],
+        );
+        assert!(!r.notes.iter().any(|n| n.contains("locked private")));
+    }
+
+    #[test]
+    fn shorts_are_vertical_or_square_and_at_most_three_minutes() {
+        let has_short = |f: VideoFile| {
+            report(
+                &f,
+                &checked(Privacy::Private),
+                video("private"),
+                None,
+                vec![],
+            )
+            .notes
+            .iter()
+            .any(|n| n.contains("https://www.youtube.com/shorts/abcdefghijk"))
+        };
+        assert!(has_short(file(180, 1080, 1920)));
+        assert!(has_short(file(30, 1080, 1080)));
+        assert!(!has_short(file(181, 1080, 1920)));
+        assert!(!has_short(file(30, 1920, 1080)));
+    }
+}
