@@ -84,10 +84,12 @@ impl TikTokEmulator {
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
     }
+}
 
+impl Emulator for TikTokEmulator {
     /// How the shared conformance suite drives this emulator: sizes for the client's chunk
     /// plan and the knobs that inject each fault.
-    pub fn conformance(&self) -> Conformance {
+    fn conformance(&self) -> Conformance {
         Conformance {
             // Up to 64,000,000 bytes go up in one request (reference §6.1, recommended plan).
             small_video: 2 * 1024 * 1024,
@@ -101,9 +103,7 @@ impl TikTokEmulator {
             post_args: &[],
         }
     }
-}
 
-impl Emulator for TikTokEmulator {
     fn platform_id(&self) -> &'static str {
         "tiktok"
     }
