@@ -372,6 +372,68 @@ async fn faults_during_the_upload_are_survived_and_forced_private_is_reported() 
     assert!(stats["refresh_requests"].as_u64().unwrap() >= 2, "{stats}");
 }
 
+#[tokio::test]
+async fn a_moved_session_and_a_200_completion_are_followed() {
+    let world = World::standard().await;
+    world.set("chunk_size", "262144");
+    world.authorize(None).await.expect("authorised");
+    world.knobs(
+        "relocate_session_on_requests: [2]\nretry_after_on_308: 0\ncompletion_status: 200\n",
+    );
+    let video = world.video("moved.mp4", MIB + 1000, 1920, 1080, 60);
+    let report = world.post(&video, &titled("Moved")).await.expect("posted");
+    assert!(report.id.is_some());
+    let stats = world.stats();
+    assert_eq!(stats["videos"]["count"], 1, "{stats}");
+    assert_eq!(stats["sessions_started"], 1, "{stats}");
+    assert_eq!(
+        stats["videos"]["items"][0]["sha256"],
+        sha256_of(&video.path),
+        "{stats}"
+    );
+}
+
+#[tokio::test]
+async fn quota_and_upload_limits_say_what_to_do() {
+    let world = World::standard().await;
+    world.authorize(None).await.expect("authorised");
+    let video = world.video("quota.mp4", MIB, 1920, 1080, 60);
+    world.knobs("quota_uploads_per_day: 0");
+    let e = world.post(&video, &titled("q")).await.unwrap_err();
+    assert!(e.message().contains("quotaExceeded"), "{e:?}");
+    assert!(
+        e.hint().unwrap_or_default().contains("midnight Pacific"),
+        "{e:?}"
+    );
+    assert_eq!(e.exit_code(), 1);
+    assert_eq!(
+        count_files(&world.sessions_dir(), "json"),
+        0,
+        "no session was opened"
+    );
+
+    world.knobs("quota_uploads_per_day: 100\nchannel_upload_cap: 0");
+    let e = world.post(&video, &titled("q")).await.unwrap_err();
+    assert!(e.message().contains("uploadLimitExceeded"), "{e:?}");
+    assert!(e.hint().unwrap_or_default().contains("tomorrow"), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_revoked_authorisation_is_caught_before_the_upload() {
+    let world = World::standard().await;
+    world.authorize(None).await.expect("authorised");
+    world.knobs("revoke_refresh_tokens: true");
+    let video = world.video("revoked.mp4", MIB, 1920, 1080, 60);
+    let e = world.post(&video, &titled("r")).await.unwrap_err();
+    assert!(e.message().contains("no longer accepts"), "{e:?}");
+    let hint = e.hint().unwrap_or_default();
+    assert!(
+        hint.contains("keryx auth youtube") && hint.contains("In production"),
+        "{e:?}"
+    );
+    assert_eq!(world.stats()["sessions_started"], 0);
+}
+
 /// Progress that fires once the upload passed `after` bytes.
 struct Tripwire {
     after: u64,
