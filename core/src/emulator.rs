@@ -42,6 +42,9 @@ pub trait Emulator: Send + Sync + 'static {
 
     /// What the emulator saw (uploads, posts, live tokens, peak concurrent uploads...).
     fn stats(&self) -> serde_json::Value;
+
+    /// How the shared conformance suite (`tests/e2e/conformance.rs`) drives this emulator.
+    fn conformance(&self) -> Conformance;
 }
 
 /// What the conformance suite every platform passes needs to know about one emulator: sizes

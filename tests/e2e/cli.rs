@@ -59,8 +59,8 @@ fn malformed_yaml_names_file_and_line() {
     home.write_config("platforms:\n  tiktok:\n    client_key: [unclosed\n");
     home.run(&["status"])
         .expect_code(2)
-        .expect_stderr("config.yaml")
-        .expect_stderr(":3");
+        .expect_stderr("config.yaml:")
+        .expect_stderr("line 3");
 }
 
 #[test]

@@ -131,14 +131,12 @@ pub fn auth_wrong_state(platform: &str) {
     let pairs: Vec<(String, String)> = forged
         .query_pairs()
         .map(|(k, v)| {
-            (
-                k.into_owned(),
-                if k == "state" {
-                    "forged-state".to_string()
-                } else {
-                    v.into_owned()
-                },
-            )
+            let value = if k == "state" {
+                "forged-state".to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), value)
         })
         .collect();
     forged.query_pairs_mut().clear().extend_pairs(pairs);

@@ -45,8 +45,8 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
 
     // Users can untick scopes on the consent page: the redirect says what was granted (§2).
     let needed = app.config.posting_scope();
-    if let Some(granted) = callback.params.get("scopes") {
-        if !crate::client::split_scopes(granted)
+    if let Some(granted) = callback.params.get("scopes")
+        && !crate::client::split_scopes(granted)
             .iter()
             .any(|s| s == needed)
         {
@@ -56,7 +56,6 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
             ))
             .with_hint("run `keryx auth tiktok` again and leave every permission ticked"));
         }
-    }
 
     let exchanged = app
         .exchange_code(

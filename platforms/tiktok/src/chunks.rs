@@ -55,7 +55,7 @@ impl ChunkPlan {
 
     /// The chunk that starts at `offset`, if any: where to resume after the server reports progress.
     pub fn chunk_starting_at(&self, offset: u64) -> Option<u64> {
-        (offset % self.chunk_size == 0 && offset / self.chunk_size < self.count)
+        (offset.is_multiple_of(self.chunk_size) && offset / self.chunk_size < self.count)
             .then(|| offset / self.chunk_size)
     }
 }

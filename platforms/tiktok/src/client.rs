@@ -16,6 +16,10 @@ use crate::error::{api_error, oauth_error};
 
 pub const PLATFORM: &str = "tiktok";
 
+/// How often one call may meet `access_token_invalid` and swap tokens before giving up: enough
+/// for a burst of concurrent keryx processes each refreshing once.
+const MAX_TOKEN_SWAPS: u32 = 16;
+
 /// The app's credentials and where to send requests.
 pub struct App {
     pub config: TikTokConfig,
@@ -97,15 +101,14 @@ impl App {
                 Err(e) => return Err(unreachable(e)),
             };
             let status = response.status();
-            if is_transient_status(status) || status == StatusCode::TOO_MANY_REQUESTS {
-                if let Some(delay) = backoff.next_delay(retry_after(response.headers())) {
+            if (is_transient_status(status) || status == StatusCode::TOO_MANY_REQUESTS)
+                && let Some(delay) = backoff.next_delay(retry_after(response.headers())) {
                     tracing::info!(
                         "TikTok token endpoint answered {status}; retrying in {delay:?}"
                     );
                     tokio::time::sleep(delay).await;
                     continue;
                 }
-            }
             let body = response.bytes().await.map_err(unreachable)?;
             let reply: WireTokenReply = serde_json::from_slice(&body).map_err(|e| {
                 Error::platform(format!(
@@ -215,7 +218,9 @@ impl<'a> Session<'a> {
     }
 
     /// Calls a v2 endpoint and returns `data`. Retries 5xx, 429 and dropped connections with
-    /// backoff; on `access_token_invalid` swaps the token once.
+    /// backoff. On `access_token_invalid` it takes the newer token another keryx process stored
+    /// (TikTok kills older access tokens when anyone refreshes), or refreshes when there is
+    /// none; while several processes start at once this can happen more than once.
     pub async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -224,7 +229,7 @@ impl<'a> Session<'a> {
     ) -> Result<T> {
         let url = self.app.endpoints.api(path);
         let mut backoff = Backoff::default();
-        let mut swapped_token = false;
+        let mut token_swaps = 0;
         loop {
             let token = self.current();
             let mut request = self
@@ -262,13 +267,12 @@ impl<'a> Session<'a> {
                 || status == StatusCode::TOO_MANY_REQUESTS
                 || code == "rate_limit_exceeded"
                 || code == "internal_error";
-            if retryable {
-                if let Some(delay) = backoff.next_delay(wait) {
+            if retryable
+                && let Some(delay) = backoff.next_delay(wait) {
                     tracing::info!("TikTok {path} answered {status} {code}; retrying in {delay:?}");
                     tokio::time::sleep(delay).await;
                     continue;
                 }
-            }
             let Some(envelope) = envelope else {
                 return Err(Error::platform(format!(
                     "TikTok {path} answered {status} with something keryx cannot read"
@@ -279,8 +283,8 @@ impl<'a> Session<'a> {
                     Error::platform(format!("TikTok {path} answered ok without data"))
                 });
             }
-            if envelope.error.code == "access_token_invalid" && !swapped_token {
-                swapped_token = true;
+            if envelope.error.code == "access_token_invalid" && token_swaps < MAX_TOKEN_SWAPS {
+                token_swaps += 1;
                 self.replace(&token).await?;
                 continue;
             }

@@ -241,8 +241,7 @@ fn choose(
     );
     if let Some(p) =
         prompter.filter(|_| metadata.your_brand.is_none() && metadata.branded_content.is_none())
-    {
-        if p.confirm(
+        && p.confirm(
             "Does this video promote a brand, product or service? (commercial content disclosure)",
             false,
         )? {
@@ -258,7 +257,6 @@ fn choose(
             your_brand = pick != 1;
             branded = pick != 0;
         }
-    }
     if branded {
         ctx.ui
             .info("Your video will be labeled as 'Paid partnership'.");
@@ -661,7 +659,7 @@ async fn upload(
 fn reported_end(header: &str) -> Option<u64> {
     let range = header
         .trim()
-        .strip_prefix("bytes")?
+        .strip_prefix("bytes ")?
         .trim()
         .split('/')
         .next()?;

@@ -100,8 +100,11 @@ impl YouTubeEmulator {
         })
     }
 
+}
+
+impl Emulator for YouTubeEmulator {
     /// How the shared conformance suite drives this emulator (sizes and fault knobs).
-    pub fn conformance(&self) -> Conformance {
+    fn conformance(&self) -> Conformance {
         Conformance {
             // One request for any client whose chunk is at least 1 MiB.
             small_video: 1024 * 1024,
@@ -119,9 +122,7 @@ impl YouTubeEmulator {
             post_args: &["--title", "keryx conformance upload"],
         }
     }
-}
 
-impl Emulator for YouTubeEmulator {
     fn platform_id(&self) -> &'static str {
         "youtube"
     }
