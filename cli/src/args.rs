@@ -49,6 +49,12 @@ pub enum Command {
     Status,
     /// Serve every platform's strict emulator on one loopback port, for testing pipelines.
     Emulator(EmulatorArgs),
+    /// Try everything against built-in emulators: no accounts, no set-up, nothing leaves this machine.
+    Demo(DemoArgs),
+    /// Print a shell completion script: `keryx completions bash > /etc/bash_completion.d/keryx`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per subcommand with --out-dir.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +179,39 @@ pub struct EmulatorArgs {
     /// A YAML file of knobs per platform (faults, modes, limits): `tiktok: {fail_chunk_with_5xx: [2]}`.
     #[arg(long, value_name = "FILE")]
     pub knobs: Option<PathBuf>,
+
+    /// One knob, after --knobs: PLATFORM.KNOB=YAML, e.g. `tiktok.fail_chunk_with_5xx=[2]`; repeatable.
+    #[arg(long = "knob", value_name = "PLATFORM.KNOB=VALUE")]
+    pub knob: Vec<String>,
+
+    /// Also write a ready config for these emulators to FILE (client secrets included, as
+    /// `secrets: file` keeps them), once the port is bound.
+    #[arg(long, value_name = "FILE")]
+    pub write_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Post this video instead of the sample that ships with keryx.
+    #[arg(long, value_name = "FILE")]
+    pub video: Option<PathBuf>,
+
+    /// Keep the demo's throwaway config and state directory, and say where it is.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write keryx.1 and a page per subcommand (keryx-post.1, ...) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// Seconds (`300`, `300s`) or minutes (`5m`).

@@ -81,6 +81,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
             commands::status::run(&ctx, mode).await
         }
         Command::Emulator(args) => commands::emulator::run(mode, args).await,
+        Command::Demo(args) => commands::demo::run(mode, args).await,
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Man(args) => commands::man::run(mode, args),
     }
 }
 

@@ -8,14 +8,21 @@
 //! Besides the platform paths, [`serve`] adds a small control API under `/__emulator/<id>/`:
 //! `POST configure` (a YAML or JSON body of knobs: faults, limits, modes) and `GET stats`
 //! (what the emulator saw, as JSON). Tests and `keryx emulator --knobs FILE` use the same knobs.
+//!
+//! [`serve_with_log`] also reports every request in one line ([`RequestLine`]: method, path,
+//! status, duration), for `keryx emulator`. The query string is never part of it: codes, states
+//! and upload tokens travel there.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
@@ -86,8 +93,45 @@ impl Running {
     }
 }
 
+/// One request an emulator server answered, as [`serve_with_log`] reports it.
+#[derive(Debug, Clone)]
+pub struct RequestLine {
+    pub method: Method,
+    /// The path only: the query string (codes, states, upload tokens) is left out.
+    pub path: String,
+    pub status: StatusCode,
+    /// From the request's arrival to the response's head (a streamed body may still be going).
+    pub duration: Duration,
+}
+
+/// `PUT /video/ 201 12ms`
+impl fmt::Display for RequestLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {} {}ms",
+            self.method,
+            self.path,
+            self.status.as_u16(),
+            self.duration.as_millis()
+        )
+    }
+}
+
+/// Where [`serve_with_log`] sends each [`RequestLine`].
+pub type RequestLog = Arc<dyn Fn(&RequestLine) + Send + Sync>;
+
 /// Serves `emulators` on `127.0.0.1:port` (0 for a free port), loopback only.
 pub async fn serve(emulators: Vec<Arc<dyn Emulator>>, port: u16) -> Result<Running> {
+    serve_with_log(emulators, port, None).await
+}
+
+/// [`serve`], reporting every request to `log` when there is one.
+pub async fn serve_with_log(
+    emulators: Vec<Arc<dyn Emulator>>,
+    port: u16,
+    log: Option<RequestLog>,
+) -> Result<Running> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| {
@@ -108,6 +152,10 @@ pub async fn serve(emulators: Vec<Arc<dyn Emulator>>, port: u16) -> Result<Runni
         .route("/__emulator/{id}/stats", get(stats))
         .with_state(Arc::new(emulators.clone()));
     app = app.merge(control);
+    if let Some(log) = log {
+        // `layer` (not `route_layer`) so that 404s and 405s are reported too.
+        app = app.layer(axum::middleware::from_fn_with_state(log, log_request));
+    }
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -117,6 +165,20 @@ pub async fn serve(emulators: Vec<Arc<dyn Emulator>>, port: u16) -> Result<Runni
         emulators,
         task,
     })
+}
+
+async fn log_request(State(log): State<RequestLog>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    log(&RequestLine {
+        method,
+        path,
+        status: response.status(),
+        duration: started.elapsed(),
+    });
+    response
 }
 
 type Emulators = Arc<Vec<Arc<dyn Emulator>>>;
@@ -153,5 +215,98 @@ async fn stats(State(emulators): State<Emulators>, Path(id): Path<String>) -> Re
     match lookup(&emulators, &id) {
         Some(emulator) => axum::Json(emulator.stats()).into_response(),
         None => (StatusCode::NOT_FOUND, format!("no emulator for {id}\n")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// The smallest emulator: one route that echoes nothing.
+    struct Echo;
+
+    impl Emulator for Echo {
+        fn platform_id(&self) -> &'static str {
+            "echo"
+        }
+        fn router(&self, _base_url: &str) -> Router {
+            Router::new().route("/echo/token", post(|| async { "ok" }))
+        }
+        fn configure(&self, _knobs: &serde_yaml::Value) -> Result<()> {
+            Ok(())
+        }
+        fn client_config(&self, base_url: &str) -> String {
+            format!("    base_url: {base_url}\n")
+        }
+        fn client_secret(&self) -> (&'static str, String) {
+            ("ECHO_CLIENT_SECRET", "echo".into())
+        }
+        fn stats(&self) -> serde_json::Value {
+            serde_json::json!({})
+        }
+        fn conformance(&self) -> Conformance {
+            unreachable!("not used here")
+        }
+    }
+
+    #[tokio::test]
+    async fn every_request_is_logged_without_its_query() {
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = lines.clone();
+        let log: RequestLog = Arc::new(move |line: &RequestLine| {
+            sink.lock().unwrap().push(line.to_string());
+        });
+        let running = serve_with_log(vec![Arc::new(Echo)], 0, Some(log))
+            .await
+            .unwrap();
+        let http = reqwest::Client::new();
+        let base = &running.base_url;
+        let ok = http
+            .post(format!("{base}/echo/token?code=SECRET-CODE&state=s"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+        let missing = http
+            .get(format!("{base}/nowhere?x=1"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), 404);
+        let stats = http
+            .get(format!("{base}/__emulator/echo/stats"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stats.status(), 200);
+        running.stop();
+
+        let lines = lines.lock().unwrap().clone();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].starts_with("POST /echo/token 200 "), "{lines:?}");
+        assert!(lines[0].ends_with("ms"), "{lines:?}");
+        assert!(lines[1].starts_with("GET /nowhere 404 "), "{lines:?}");
+        assert!(lines[2].starts_with("GET /__emulator/echo/stats 200 "));
+        assert!(
+            lines
+                .iter()
+                .all(|l| !l.contains('?') && !l.contains("SECRET"))
+        );
+    }
+
+    #[tokio::test]
+    async fn no_log_no_lines() {
+        // `serve` keeps working for callers that want silence (tests, `keryx demo`).
+        let running = serve(vec![Arc::new(Echo)], 0).await.unwrap();
+        let status = reqwest::Client::new()
+            .post(format!("{}/echo/token", running.base_url))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+        running.stop();
     }
 }

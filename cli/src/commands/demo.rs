@@ -1,0 +1,567 @@
+//! `keryx demo`: the whole job against built-in emulators, with no accounts, no set-up and
+//! nothing leaving the machine.
+//!
+//! Every registered platform's emulator is served on a loopback port; a throwaway directory
+//! holds the config (`secrets: file`, client secrets stored as `--store-secret` stores them) and
+//! the state. Each platform then runs its real `authorize` — the loopback OAuth flow — with a
+//! stand-in browser: a [`Ui`] that recognises the authorisation URL when the flow shows it and
+//! does what a browser does with it (open it, get redirected to keryx's loopback listener, load
+//! that). Then the sample video that ships inside the binary is posted to every platform at
+//! once with the same prepare/publish calls and progress display as real posting, and the demo
+//! ends by saying what happened and how to do it for real.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::MultiProgress;
+use keryx_core::config::{Config, SecretsMode};
+use keryx_core::paths::Paths;
+use keryx_core::secrets::SecretStore;
+use keryx_core::{
+    AuthOptions, Context, Emulator, Error, Metadata, Platform, PostReport, Prompter, Result,
+    Secret, Ui, VideoFile,
+};
+
+use crate::args::DemoArgs;
+use crate::progress;
+use crate::ui::{OutputMode, TerminalUi};
+
+/// A real, valid H.264 MP4 (3 s, 360x640, with sound) that ships inside the binary.
+const SAMPLE_VIDEO: &[u8] = include_bytes!("../../../assets/sample.mp4");
+
+/// How long each platform's authorisation may take: the stand-in browser answers at once.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub async fn run(mode: OutputMode, args: DemoArgs) -> Result<()> {
+    let platforms = keryx_core::registry();
+    if platforms.is_empty() {
+        return Err(Error::input("this keryx was built without any platform"));
+    }
+    let emulators: Vec<Arc<dyn Emulator>> = platforms.iter().map(|p| p.emulator()).collect();
+    check_environment(&emulators)?;
+
+    let dir = tempfile::Builder::new()
+        .prefix("keryx-demo-")
+        .tempdir()
+        .map_err(|e| Error::input("cannot create a temporary directory").with_source(e))?;
+    // It will hold tokens (for emulators only, but tokens all the same).
+    keryx_core::paths::create_private_dir(dir.path())?;
+    let video_path = match &args.video {
+        Some(path) => path.clone(),
+        None => {
+            let path = dir.path().join("sample.mp4");
+            std::fs::write(&path, SAMPLE_VIDEO).map_err(|e| {
+                Error::input(format!("cannot write {}", path.display())).with_source(e)
+            })?;
+            path
+        }
+    };
+    let video = VideoFile::open(&video_path)?;
+
+    let running = keryx_core::emulator::serve(emulators, 0).await?;
+    let base_url = running.base_url.clone();
+    let outcome = demo(mode, dir.path(), &running, &video).await;
+    running.stop();
+
+    let kept = if args.keep {
+        Some(dir.keep())
+    } else {
+        drop(dir);
+        None
+    };
+    let outcome = outcome?;
+    if mode.json {
+        print_json(&outcome, &base_url, kept.as_deref());
+    } else {
+        print_summary(
+            &outcome,
+            &base_url,
+            &video,
+            args.video.is_some(),
+            kept.as_deref(),
+        );
+    }
+    if outcome.failed() {
+        return Err(
+            Error::platform("the demo could not post everywhere (see above)").with_hint(
+                "this is a bug in keryx or one of its emulators: please report it with the output of `keryx demo -vv`",
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// What the demo did, for the summary.
+struct Outcome {
+    /// Per platform: who `auth` authorised.
+    accounts: Vec<(&'static dyn Platform, String)>,
+    /// Per platform, in registry order: the post's report or why it failed.
+    posts: Vec<(&'static dyn Platform, Result<PostReport>)>,
+    /// Per platform: the emulator's count of upload requests it received.
+    upload_requests: Vec<(&'static str, u64)>,
+}
+
+impl Outcome {
+    fn failed(&self) -> bool {
+        self.posts.iter().any(|(_, r)| r.is_err())
+    }
+}
+
+/// Client secrets come from the environment before the secret store (see
+/// `keryx_core::secrets::client_secret`), so a real one exported in this shell would be sent to
+/// the emulator, which refuses it. Said plainly instead of failing halfway.
+fn check_environment(emulators: &[Arc<dyn Emulator>]) -> Result<()> {
+    for emulator in emulators {
+        let env = keryx_core::secrets::client_secret_env(emulator.platform_id());
+        let (_, accepted) = emulator.client_secret();
+        if let Ok(value) = std::env::var(&env)
+            && !value.trim().is_empty()
+            && value.trim() != accepted
+        {
+            return Err(Error::input(format!(
+                "{env} is set in this shell; keryx would send it to the demo's emulator, which only accepts its own"
+            ))
+            .with_hint(format!("run the demo without it: env -u {env} keryx demo")));
+        }
+    }
+    Ok(())
+}
+
+async fn demo(
+    mode: OutputMode,
+    dir: &Path,
+    running: &keryx_core::emulator::Running,
+    video: &VideoFile,
+) -> Result<Outcome> {
+    let base_url = running.base_url.as_str();
+    let paths = Paths {
+        config_file: dir.join("config.yaml"),
+        state_dir: dir.join("state"),
+    };
+    let mut config = String::from(
+        "# keryx demo: every platform points at the emulators on the loopback interface.\n\
+         secrets: file\nplatforms:\n",
+    );
+    for emulator in &running.emulators {
+        config.push_str(&format!("  {}:\n", emulator.platform_id()));
+        config.push_str(&emulator.client_config(base_url));
+    }
+    std::fs::write(&paths.config_file, config).map_err(|e| {
+        Error::input(format!("cannot write {}", paths.config_file.display())).with_source(e)
+    })?;
+    let ui: Arc<dyn Ui> = Arc::new(DemoBrowser::new(mode, base_url)?);
+    let ctx = context(&paths, ui.clone())?;
+    for emulator in &running.emulators {
+        let (_, secret) = emulator.client_secret();
+        let name = keryx_core::secrets::client_secret_name(emulator.platform_id());
+        ctx.secrets.set(&name, &Secret::new(secret))?;
+    }
+    let names: Vec<&str> = running.emulators.iter().map(|e| e.platform_id()).collect();
+    ctx.ui.info(&format!(
+        "keryx demo: emulators of {} are listening on {base_url} (loopback only); config and \
+         state live in a throwaway directory.",
+        names.join(", ")
+    ));
+
+    let platforms = keryx_core::registry();
+    let mut accounts = Vec::new();
+    for &platform in &platforms {
+        ctx.ui.info("");
+        ctx.ui.info(&format!("$ keryx auth {}", platform.id()));
+        platform.check_config(&ctx)?;
+        let options = AuthOptions {
+            code: None,
+            redirect: None,
+            no_browser: true,
+            timeout: AUTH_TIMEOUT,
+            client_secrets: None,
+        };
+        let report = platform
+            .authorize(&ctx, &options)
+            .await
+            .map_err(|e| e.context(format!("demo: keryx auth {}", platform.id())))?;
+        if !mode.json {
+            println!(
+                "Authorised {} as {}.",
+                platform.display_name(),
+                report.account
+            );
+        }
+        accounts.push((platform, report.account));
+    }
+
+    // A new context, as the next command would build: `auth` changed the config on disk.
+    let ctx = Arc::new(context(&paths, ui)?);
+    let shown = video
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| video.path.display().to_string());
+    ctx.ui.info("");
+    ctx.ui.info(&format!("$ keryx post all {shown} --yes"));
+    let posts = post_everywhere(&ctx, mode, video, &platforms).await;
+
+    let upload_requests = running
+        .emulators
+        .iter()
+        .map(|e| {
+            let field = e.conformance().upload_requests_stat;
+            (
+                e.platform_id(),
+                e.stats()[field].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok(Outcome {
+        accounts,
+        posts,
+        upload_requests,
+    })
+}
+
+/// What `keryx post <platform> VIDEO --yes` does for one platform, for every platform at once.
+// TODO(post all): switch to the `keryx post all` code path once it lands in the CLI.
+async fn post_everywhere(
+    ctx: &Arc<Context>,
+    mode: OutputMode,
+    video: &VideoFile,
+    platforms: &[&'static dyn Platform],
+) -> Vec<(&'static dyn Platform, Result<PostReport>)> {
+    let multi = MultiProgress::new();
+    let metadata = sample_metadata();
+    let mut tasks = Vec::new();
+    for &platform in platforms {
+        let progress = progress::for_platform(mode, &multi, platform.id());
+        let ctx = ctx.clone();
+        let video = video.clone();
+        let metadata = metadata.clone();
+        tasks.push(tokio::spawn(async move {
+            platform.check_config(&ctx)?;
+            let prepared = platform.prepare(&ctx, &video, &metadata).await?;
+            let report = prepared.publish(&ctx, progress.as_ref()).await;
+            drop(progress);
+            report
+        }));
+    }
+    let mut results = Vec::new();
+    for (&platform, task) in platforms.iter().zip(tasks) {
+        let result = match task.await {
+            Ok(result) => result,
+            Err(e) => Err(Error::platform(format!(
+                "the {} post stopped: {e}",
+                platform.id()
+            ))),
+        };
+        results.push((platform, result));
+    }
+    results
+}
+
+fn sample_metadata() -> Metadata {
+    Metadata {
+        title: Some("Hello from keryx demo".into()),
+        description: Some("Posted by `keryx demo` to a local emulator; no real account.".into()),
+        tags: vec!["keryx".into(), "demo".into()],
+        ..Metadata::default()
+    }
+}
+
+/// The context of one command, as the CLI builds it, on the demo's own files.
+fn context(paths: &Paths, ui: Arc<dyn Ui>) -> Result<Context> {
+    let ids: Vec<&str> = keryx_core::registry().iter().map(|p| p.id()).collect();
+    let config = Config::load(&paths.config_file, &ids)?;
+    let secrets = SecretStore::new(SecretsMode::File, config.path(), ui.clone());
+    Ok(Context {
+        config,
+        paths: paths.clone(),
+        secrets,
+        http: keryx_core::http::client()?,
+        ui,
+    })
+}
+
+fn print_summary(
+    outcome: &Outcome,
+    base_url: &str,
+    video: &VideoFile,
+    own_video: bool,
+    kept: Option<&Path>,
+) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out);
+    for (platform, result) in &outcome.posts {
+        match result {
+            Ok(report) => {
+                let _ = writeln!(
+                    out,
+                    "Posted to {}: {}",
+                    platform.display_name(),
+                    report.status
+                );
+                let fields = [
+                    ("id", &report.id),
+                    ("post id", &report.post_id),
+                    ("url", &report.url),
+                    ("privacy", &report.privacy),
+                    ("account", &report.account),
+                ];
+                for (label, value) in fields {
+                    if let Some(value) = value {
+                        let _ = writeln!(out, "  {label}: {value}");
+                    }
+                }
+                for note in &report.notes {
+                    let _ = writeln!(out, "  note: {note}");
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(out, "Failed on {}: {e}", platform.display_name());
+                if let Some(hint) = e.hint() {
+                    let _ = writeln!(out, "  hint: {hint}");
+                }
+            }
+        }
+    }
+    let names: Vec<&str> = outcome
+        .accounts
+        .iter()
+        .map(|(p, _)| p.display_name())
+        .collect();
+    let requests: Vec<String> = outcome
+        .upload_requests
+        .iter()
+        .map(|(id, n)| format!("{id} {n}"))
+        .collect();
+    let what = if own_video {
+        video.path.display().to_string()
+    } else {
+        "the sample video that ships with keryx".to_string()
+    };
+    let _ = writeln!(out);
+    let _ = writeln!(out, "What happened:");
+    let _ = writeln!(
+        out,
+        "  - keryx served strict emulators of {} on {base_url}: the platforms' real API paths, on the loopback interface only.",
+        names.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "  - `keryx auth` ran for each: keryx opened its loopback listener, a stand-in browser opened the \
+         authorisation URL and followed the redirect back, and keryx exchanged the code and stored the token."
+    );
+    let _ = writeln!(
+        out,
+        "  - {what} ({}) was checked against each platform's rules and posted to all of them at once \
+         (upload requests the emulators received: {}).",
+        progress::human_bytes(video.size),
+        requests.join(", ")
+    );
+    match kept {
+        Some(dir) => {
+            let _ = writeln!(
+                out,
+                "  - Config and state are kept in {} (`keryx --config {} status`; the emulators are gone).",
+                dir.display(),
+                dir.join("config.yaml").display()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  - Config, tokens and state lived in a throwaway directory, now deleted. Nothing was posted anywhere real."
+            );
+        }
+    }
+    let guides: Vec<String> = outcome
+        .accounts
+        .iter()
+        .map(|(p, _)| format!("docs/{}.md", p.id()))
+        .collect();
+    let ids: Vec<&str> = outcome.accounts.iter().map(|(p, _)| p.id()).collect();
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Doing it for real:");
+    let _ = writeln!(
+        out,
+        "  1. Register an app with each platform and note its client id and secret: {}.",
+        guides.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "  2. Write ~/.config/keryx/config.yaml (every key: docs/configuration.md) and export the client secrets."
+    );
+    let _ = writeln!(
+        out,
+        "  3. Authorise once per platform: keryx auth {}",
+        ids.join(" / ")
+    );
+    let _ = writeln!(out, "  4. Post everywhere: keryx post all reel.mp4");
+    let _ = writeln!(
+        out,
+        "To test your own pipeline against these emulators (e.g. in CI): keryx emulator --help"
+    );
+    let _ = out.flush();
+}
+
+fn print_json(outcome: &Outcome, base_url: &str, kept: Option<&Path>) {
+    let posts: Vec<serde_json::Value> = outcome
+        .posts
+        .iter()
+        .map(|(platform, result)| match result {
+            Ok(report) => {
+                let mut value = serde_json::to_value(report).unwrap_or_default();
+                value["ok"] = serde_json::Value::Bool(true);
+                value
+            }
+            Err(e) => serde_json::json!({
+                "platform": platform.id(),
+                "ok": false,
+                "error": e.to_string(),
+                "hint": e.hint(),
+            }),
+        })
+        .collect();
+    let accounts: serde_json::Map<String, serde_json::Value> = outcome
+        .accounts
+        .iter()
+        .map(|(p, account)| (p.id().to_string(), account.clone().into()))
+        .collect();
+    let requests: serde_json::Map<String, serde_json::Value> = outcome
+        .upload_requests
+        .iter()
+        .map(|(id, n)| ((*id).to_string(), (*n).into()))
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({
+            "ok": !outcome.failed(),
+            "demo": true,
+            "emulator": base_url,
+            "authorised": accounts,
+            "posts": posts,
+            "upload_requests": requests,
+            "kept": kept.map(|d| d.display().to_string()),
+        })
+    );
+}
+
+/// The terminal UI plus a stand-in browser: when the OAuth flow shows the authorisation URL
+/// (a line starting with the emulators' address), it is opened the way a browser opens it.
+struct DemoBrowser {
+    inner: TerminalUi,
+    base_url: String,
+    /// Like a browser's first request: no redirect is followed automatically.
+    http: reqwest::Client,
+}
+
+impl DemoBrowser {
+    fn new(mode: OutputMode, base_url: &str) -> Result<DemoBrowser> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .map_err(|e| Error::platform("cannot build an HTTP client").with_source(e))?;
+        Ok(DemoBrowser {
+            inner: TerminalUi::new(mode, false),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            http,
+        })
+    }
+
+    fn open(&self, url: &str) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.inner.warn(
+                "the demo's browser needs the async runtime; the authorisation will time out",
+            );
+            return;
+        };
+        self.inner
+            .info("(demo: a stand-in browser opens that URL, approves, and follows the redirect)");
+        let http = self.http.clone();
+        let url = url.to_string();
+        runtime.spawn(async move {
+            if let Err(why) = approve(&http, &url).await {
+                // The flow keeps waiting until its timeout; say why now.
+                eprintln!("warning: the demo's browser failed: {why}");
+            }
+        });
+    }
+}
+
+/// What a browser does: load the authorisation page, which (auto-approving) redirects to
+/// keryx's loopback listener, and load that.
+async fn approve(http: &reqwest::Client, url: &str) -> std::result::Result<(), String> {
+    let page = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("cannot load the authorisation page ({e})"))?;
+    if !page.status().is_redirection() {
+        return Err(format!(
+            "the authorisation page answered {} instead of redirecting",
+            page.status()
+        ));
+    }
+    let location = page
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .ok_or("the authorisation page redirected nowhere")?;
+    let target = page
+        .url()
+        .join(location)
+        .map_err(|e| format!("the redirect is not a URL ({e})"))?;
+    let landing = http
+        .get(target)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach keryx's loopback listener ({e})"))?;
+    if !landing.status().is_success() {
+        return Err(format!(
+            "keryx's loopback listener answered {}",
+            landing.status()
+        ));
+    }
+    Ok(())
+}
+
+impl Ui for DemoBrowser {
+    fn info(&self, message: &str) {
+        self.inner.info(message);
+    }
+
+    fn show(&self, message: &str) {
+        self.inner.show(message);
+        if message.trim().starts_with(&self.base_url) {
+            self.open(message.trim());
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        self.inner.warn(message);
+    }
+
+    fn prompter(&self) -> Option<&dyn Prompter> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn the_sample_is_a_video_keryx_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path: PathBuf = dir.path().join("sample.mp4");
+        std::fs::write(&path, SAMPLE_VIDEO).unwrap();
+        let video = VideoFile::open(&path).unwrap();
+        assert_eq!(video.container, keryx_core::media::Container::Mp4);
+        assert_eq!((video.width, video.height), (Some(360), Some(640)));
+        let seconds = video.duration.unwrap().as_secs_f64();
+        assert!((2.9..=3.1).contains(&seconds), "{seconds}");
+    }
+}
