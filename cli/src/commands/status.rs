@@ -10,6 +10,12 @@ pub async fn run(ctx: &Context, mode: OutputMode) -> Result<()> {
         statuses.push(platform.status(ctx).await);
     }
     let config_file = ctx.config.path().display().to_string();
+    let secret_store = match ctx.secrets.backend() {
+        keryx_core::secrets::Backend::Keychain => "OS keychain".to_string(),
+        keryx_core::secrets::Backend::ConfigFile => {
+            format!("{config_file} (stored_secrets, mode 0600)")
+        }
+    };
     if mode.json {
         println!(
             "{}",
@@ -17,6 +23,7 @@ pub async fn run(ctx: &Context, mode: OutputMode) -> Result<()> {
                 "config_file": config_file,
                 "config_exists": ctx.config.exists(),
                 "state_dir": ctx.paths.state_dir.display().to_string(),
+                "secret_store": secret_store,
                 "platforms": statuses,
             })
         );
@@ -29,6 +36,7 @@ pub async fn run(ctx: &Context, mode: OutputMode) -> Result<()> {
     };
     println!("config: {config_file}{exists}");
     println!("state:  {}", ctx.paths.state_dir.display());
+    println!("tokens: {secret_store}");
     for status in statuses {
         println!();
         println!(
