@@ -166,7 +166,13 @@ pub struct EmulatorProcess {
 
 impl EmulatorProcess {
     pub fn start(home: &Home) -> EmulatorProcess {
-        let mut child = home.spawn(&["emulator", "--port", "0", "--json"]);
+        EmulatorProcess::start_on(home, 0)
+    }
+
+    /// On a given port (0: a free one), e.g. to restart an emulator where clients expect it.
+    pub fn start_on(home: &Home, port: u16) -> EmulatorProcess {
+        let port = port.to_string();
+        let mut child = home.spawn(&["emulator", "--port", &port, "--json"]);
         let stdout = child.stdout.take().expect("stdout");
         let mut first = String::new();
         BufReader::new(stdout)
@@ -211,6 +217,14 @@ impl EmulatorProcess {
 
     pub fn http(&self) -> &reqwest::blocking::Client {
         &self.http
+    }
+
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        url::Url::parse(&self.base_url)
+            .ok()
+            .and_then(|u| u.port())
+            .expect("the emulator's base_url has a port")
     }
 }
 
@@ -357,7 +371,19 @@ pub fn approval_redirect(emulator: &EmulatorProcess, authorize_url: &str) -> Str
 
 /// `keryx auth <platform> --no-browser`, approved through the loopback like a browser would.
 pub fn authorise(home: &Home, emulator: &EmulatorProcess, platform: &str) -> Run {
-    let mut child = home.spawn(&["auth", platform, "--no-browser"]);
+    authorise_with(home, emulator, platform, &[])
+}
+
+/// [`authorise`] with more `keryx auth` arguments (e.g. `--client-secrets FILE`).
+pub fn authorise_with(
+    home: &Home,
+    emulator: &EmulatorProcess,
+    platform: &str,
+    extra: &[&str],
+) -> Run {
+    let mut args = vec!["auth", platform, "--no-browser"];
+    args.extend_from_slice(extra);
+    let mut child = home.spawn(&args);
     let mut lines = Lines::new(child.stderr.take().expect("stderr"));
     let url = lines.wait_for(
         Duration::from_secs(30),

@@ -375,7 +375,10 @@ impl Upload<'_> {
                         ));
                     }
                     let rejected = self.session.current();
-                    self.session.replace(&rejected).await?;
+                    self.session
+                        .replace(&rejected)
+                        .await
+                        .map_err(|e| resumable(e, offset, total))?;
                     query_first = true;
                 }
                 Reply::Expired => {
@@ -675,6 +678,19 @@ fn network_failure(e: reqwest::Error) -> Reply {
     } else {
         Reply::Failed(unreachable("YouTube's upload server", e))
     }
+}
+
+/// An error that stops an upload whose session is kept: the hint also says that the same
+/// command resumes it, so the user does not think the bytes sent so far are lost.
+fn resumable(e: Error, offset: u64, total: u64) -> Error {
+    let then = format!(
+        "then run the same `keryx post` command: it resumes the upload ({offset} of {total} bytes are on YouTube)"
+    );
+    let hint = match e.hint() {
+        Some(hint) => format!("{hint}; {then}"),
+        None => then,
+    };
+    e.with_hint(hint)
 }
 
 fn ago(when: i64) -> String {
