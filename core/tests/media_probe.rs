@@ -316,3 +316,22 @@ fn unreadable_file() {
     assert!(message.contains("permission denied"), "{message}");
     assert!(hint.contains("permissions"), "{hint}");
 }
+
+#[test]
+fn shipped_sample_is_a_valid_vertical_reel() {
+    // assets/sample.mp4 is what `keryx demo` posts: it must pass every platform's checks.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/sample.mp4");
+    let video = VideoFile::open(&path).unwrap();
+    assert_eq!(video.container, Container::Mp4);
+    assert_eq!(video.video_codec, Some(VideoCodec::H264));
+    assert_eq!((video.width, video.height), (Some(720), Some(1280)));
+    assert_eq!(video.is_vertical_or_square(), Some(true));
+    assert_eq!(video.duration, Some(Duration::from_secs(3)));
+    let fps = video.frame_rate.expect("frame rate");
+    assert!((fps - 30.0).abs() < 0.01, "{fps}");
+    assert!(video.size <= 300_000, "{} bytes", video.size);
+    // Faststart: the index comes before the media data.
+    let bytes = std::fs::read(&path).unwrap();
+    let at = |kind: &[u8]| bytes.windows(4).position(|w| w == kind).unwrap();
+    assert!(at(b"moov") < at(b"mdat"));
+}
