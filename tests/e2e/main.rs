@@ -3,6 +3,9 @@
 
 mod cli;
 mod conformance;
+mod demo;
+mod emulator_cli;
+mod shell;
 mod support;
 mod tiktok;
 mod youtube;

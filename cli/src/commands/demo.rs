@@ -6,33 +6,47 @@
 //! the state. Each platform then runs its real `authorize` — the loopback OAuth flow — with a
 //! stand-in browser: a [`Ui`] that recognises the authorisation URL when the flow shows it and
 //! does what a browser does with it (open it, get redirected to keryx's loopback listener, load
-//! that). Then the sample video that ships inside the binary is posted to every platform at
-//! once with the same prepare/publish calls and progress display as real posting, and the demo
-//! ends by saying what happened and how to do it for real.
+//! that). Then `keryx post all` runs — the command's own code, given the arguments a user would
+//! type — on the sample video that ships inside the binary, with its progress bars and summary
+//! table, and the demo ends by saying what happened and how to do it for real.
+//!
+//! With `--json`, stdout carries exactly what `keryx post all --json` prints (one array); the
+//! rest goes to stderr.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use indicatif::MultiProgress;
+use clap::Parser;
 use keryx_core::config::{Config, SecretsMode};
 use keryx_core::paths::Paths;
 use keryx_core::secrets::SecretStore;
 use keryx_core::{
-    AuthOptions, Context, Emulator, Error, Metadata, Platform, PostReport, Prompter, Result,
-    Secret, Ui, VideoFile,
+    AuthOptions, Context, Emulator, Error, Platform, Prompter, Result, Secret, Ui, VideoFile,
 };
 
-use crate::args::DemoArgs;
+use crate::args::{Cli, Command, DemoArgs, PostArgs};
 use crate::progress;
 use crate::ui::{OutputMode, TerminalUi};
 
-/// A real, valid H.264 MP4 (3 s, 360x640, with sound) that ships inside the binary.
+/// A real, valid H.264 MP4 (3 s, vertical; see assets/README.md) that ships inside the binary.
 const SAMPLE_VIDEO: &[u8] = include_bytes!("../../../assets/sample.mp4");
 
 /// How long each platform's authorisation may take: the stand-in browser answers at once.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the demo passes to `keryx post all VIDEO` besides the video.
+const POST_WORDS: &[&str] = &[
+    "--yes",
+    "--title",
+    "Hello from keryx demo",
+    "--description",
+    "Posted by keryx demo to a local emulator; no real account.",
+    "--tag",
+    "keryx",
+];
 
 pub async fn run(mode: OutputMode, args: DemoArgs) -> Result<()> {
     let platforms = keryx_core::registry();
@@ -58,10 +72,10 @@ pub async fn run(mode: OutputMode, args: DemoArgs) -> Result<()> {
             path
         }
     };
+    // Checked before anything starts, so a wrong --video fails at once.
     let video = VideoFile::open(&video_path)?;
 
     let running = keryx_core::emulator::serve(emulators, 0).await?;
-    let base_url = running.base_url.clone();
     let outcome = demo(mode, dir.path(), &running, &video).await;
     running.stop();
 
@@ -72,41 +86,30 @@ pub async fn run(mode: OutputMode, args: DemoArgs) -> Result<()> {
         None
     };
     let outcome = outcome?;
-    if mode.json {
-        print_json(&outcome, &base_url, kept.as_deref());
-    } else {
+    if !mode.json {
+        let own_video = args.video.is_some();
         print_summary(
             &outcome,
-            &base_url,
+            &running.base_url,
             &video,
-            args.video.is_some(),
+            own_video,
             kept.as_deref(),
         );
+    } else if let Some(dir) = &kept {
+        eprintln!("keryx demo: config and state kept in {}", dir.display());
     }
-    if outcome.failed() {
-        return Err(
-            Error::platform("the demo could not post everywhere (see above)").with_hint(
-                "this is a bug in keryx or one of its emulators: please report it with the output of `keryx demo -vv`",
-            ),
-        );
-    }
-    Ok(())
+    // `post all` printed its table (or its JSON array); a failure there is only an exit code now.
+    outcome.posted
 }
 
 /// What the demo did, for the summary.
 struct Outcome {
     /// Per platform: who `auth` authorised.
     accounts: Vec<(&'static dyn Platform, String)>,
-    /// Per platform, in registry order: the post's report or why it failed.
-    posts: Vec<(&'static dyn Platform, Result<PostReport>)>,
+    /// What `keryx post all` returned.
+    posted: Result<()>,
     /// Per platform: the emulator's count of upload requests it received.
     upload_requests: Vec<(&'static str, u64)>,
-}
-
-impl Outcome {
-    fn failed(&self) -> bool {
-        self.posts.iter().any(|(_, r)| r.is_err())
-    }
 }
 
 /// Client secrets come from the environment before the secret store (see
@@ -165,9 +168,8 @@ async fn demo(
         names.join(", ")
     ));
 
-    let platforms = keryx_core::registry();
     let mut accounts = Vec::new();
-    for &platform in &platforms {
+    for platform in keryx_core::registry() {
         ctx.ui.info("");
         ctx.ui.info(&format!("$ keryx auth {}", platform.id()));
         platform.check_config(&ctx)?;
@@ -182,26 +184,41 @@ async fn demo(
             .authorize(&ctx, &options)
             .await
             .map_err(|e| e.context(format!("demo: keryx auth {}", platform.id())))?;
-        if !mode.json {
-            println!(
-                "Authorised {} as {}.",
-                platform.display_name(),
-                report.account
-            );
+        let line = format!(
+            "Authorised {} as {}.",
+            platform.display_name(),
+            report.account
+        );
+        if mode.json {
+            ctx.ui.info(&line);
+        } else {
+            println!("{line}");
         }
         accounts.push((platform, report.account));
     }
 
     // A new context, as the next command would build: `auth` changed the config on disk.
-    let ctx = Arc::new(context(&paths, ui)?);
-    let shown = video
+    let ctx = context(&paths, ui)?;
+    let shown: Vec<String> = POST_WORDS
+        .iter()
+        .map(|w| {
+            if w.contains(' ') {
+                format!("\"{w}\"")
+            } else {
+                w.to_string()
+            }
+        })
+        .collect();
+    let name = video
         .path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| video.path.display().to_string());
     ctx.ui.info("");
-    ctx.ui.info(&format!("$ keryx post all {shown} --yes"));
-    let posts = post_everywhere(&ctx, mode, video, &platforms).await;
+    ctx.ui
+        .info(&format!("$ keryx post all {name} {}", shown.join(" ")));
+    let args = post_all_args(&video.path, POST_WORDS)?;
+    let posted = super::post_all::run(&ctx, mode, args).await;
 
     let upload_requests = running
         .emulators
@@ -216,55 +233,26 @@ async fn demo(
         .collect();
     Ok(Outcome {
         accounts,
-        posts,
+        posted,
         upload_requests,
     })
 }
 
-/// What `keryx post <platform> VIDEO --yes` does for one platform, for every platform at once.
-// TODO(post all): switch to the `keryx post all` code path once it lands in the CLI.
-async fn post_everywhere(
-    ctx: &Arc<Context>,
-    mode: OutputMode,
-    video: &VideoFile,
-    platforms: &[&'static dyn Platform],
-) -> Vec<(&'static dyn Platform, Result<PostReport>)> {
-    let multi = MultiProgress::new();
-    let metadata = sample_metadata();
-    let mut tasks = Vec::new();
-    for &platform in platforms {
-        let progress = progress::for_platform(mode, &multi, platform.id());
-        let ctx = ctx.clone();
-        let video = video.clone();
-        let metadata = metadata.clone();
-        tasks.push(tokio::spawn(async move {
-            platform.check_config(&ctx)?;
-            let prepared = platform.prepare(&ctx, &video, &metadata).await?;
-            let report = prepared.publish(&ctx, progress.as_ref()).await;
-            drop(progress);
-            report
-        }));
-    }
-    let mut results = Vec::new();
-    for (&platform, task) in platforms.iter().zip(tasks) {
-        let result = match task.await {
-            Ok(result) => result,
-            Err(e) => Err(Error::platform(format!(
-                "the {} post stopped: {e}",
-                platform.id()
-            ))),
-        };
-        results.push((platform, result));
-    }
-    results
-}
-
-fn sample_metadata() -> Metadata {
-    Metadata {
-        title: Some("Hello from keryx demo".into()),
-        description: Some("Posted by `keryx demo` to a local emulator; no real account.".into()),
-        tags: vec!["keryx".into(), "demo".into()],
-        ..Metadata::default()
+/// `keryx post all VIDEO WORDS...`, parsed by the CLI's own parser: the demo runs exactly what a
+/// user would type.
+fn post_all_args(video: &Path, words: &[&str]) -> Result<PostArgs> {
+    let mut line: Vec<OsString> = vec!["keryx".into(), "post".into(), "all".into()];
+    line.push(video.as_os_str().to_owned());
+    line.extend(words.iter().map(OsString::from));
+    match Cli::try_parse_from(line) {
+        Ok(Cli {
+            command: Command::Post(args),
+            ..
+        }) => Ok(args),
+        Ok(_) => Err(Error::platform(
+            "the demo's post command did not parse as `post`",
+        )),
+        Err(e) => Err(Error::platform("the demo's post command does not parse").with_source(e)),
     }
 }
 
@@ -290,40 +278,6 @@ fn print_summary(
     kept: Option<&Path>,
 ) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out);
-    for (platform, result) in &outcome.posts {
-        match result {
-            Ok(report) => {
-                let _ = writeln!(
-                    out,
-                    "Posted to {}: {}",
-                    platform.display_name(),
-                    report.status
-                );
-                let fields = [
-                    ("id", &report.id),
-                    ("post id", &report.post_id),
-                    ("url", &report.url),
-                    ("privacy", &report.privacy),
-                    ("account", &report.account),
-                ];
-                for (label, value) in fields {
-                    if let Some(value) = value {
-                        let _ = writeln!(out, "  {label}: {value}");
-                    }
-                }
-                for note in &report.notes {
-                    let _ = writeln!(out, "  note: {note}");
-                }
-            }
-            Err(e) => {
-                let _ = writeln!(out, "Failed on {}: {e}", platform.display_name());
-                if let Some(hint) = e.hint() {
-                    let _ = writeln!(out, "  hint: {hint}");
-                }
-            }
-        }
-    }
     let names: Vec<&str> = outcome
         .accounts
         .iter()
@@ -343,26 +297,36 @@ fn print_summary(
     let _ = writeln!(out, "What happened:");
     let _ = writeln!(
         out,
-        "  - keryx served strict emulators of {} on {base_url}: the platforms' real API paths, on the loopback interface only.",
+        "  - keryx served strict emulators of {} on {base_url}: the platforms' real API paths, \
+         on the loopback interface only.",
         names.join(", ")
     );
     let _ = writeln!(
         out,
-        "  - `keryx auth` ran for each: keryx opened its loopback listener, a stand-in browser opened the \
-         authorisation URL and followed the redirect back, and keryx exchanged the code and stored the token."
+        "  - `keryx auth` ran for each: keryx opened its loopback listener, a stand-in browser \
+         opened the authorisation URL and followed the redirect back, and keryx exchanged the \
+         code and stored the token."
     );
     let _ = writeln!(
         out,
-        "  - {what} ({}) was checked against each platform's rules and posted to all of them at once \
-         (upload requests the emulators received: {}).",
+        "  - `keryx post all` checked {what} ({}) against each platform's rules, then posted it \
+         to all of them at once (upload requests the emulators received: {}).",
         progress::human_bytes(video.size),
         requests.join(", ")
     );
+    if outcome.posted.is_err() {
+        let _ = writeln!(
+            out,
+            "  - Some posts failed (see above). Against the emulators that is a bug in keryx: \
+             please report it with the output of `keryx demo -vv`."
+        );
+    }
     match kept {
         Some(dir) => {
             let _ = writeln!(
                 out,
-                "  - Config and state are kept in {} (`keryx --config {} status`; the emulators are gone).",
+                "  - Config and state are kept in {} (`keryx --config {} status`; the emulators \
+                 are gone).",
                 dir.display(),
                 dir.join("config.yaml").display()
             );
@@ -370,7 +334,8 @@ fn print_summary(
         None => {
             let _ = writeln!(
                 out,
-                "  - Config, tokens and state lived in a throwaway directory, now deleted. Nothing was posted anywhere real."
+                "  - Config, tokens and state lived in a throwaway directory, now deleted. \
+                 Nothing was posted anywhere real."
             );
         }
     }
@@ -389,7 +354,8 @@ fn print_summary(
     );
     let _ = writeln!(
         out,
-        "  2. Write ~/.config/keryx/config.yaml (every key: docs/configuration.md) and export the client secrets."
+        "  2. Write ~/.config/keryx/config.yaml (every key: docs/configuration.md) and export \
+         the client secrets."
     );
     let _ = writeln!(
         out,
@@ -402,48 +368,6 @@ fn print_summary(
         "To test your own pipeline against these emulators (e.g. in CI): keryx emulator --help"
     );
     let _ = out.flush();
-}
-
-fn print_json(outcome: &Outcome, base_url: &str, kept: Option<&Path>) {
-    let posts: Vec<serde_json::Value> = outcome
-        .posts
-        .iter()
-        .map(|(platform, result)| match result {
-            Ok(report) => {
-                let mut value = serde_json::to_value(report).unwrap_or_default();
-                value["ok"] = serde_json::Value::Bool(true);
-                value
-            }
-            Err(e) => serde_json::json!({
-                "platform": platform.id(),
-                "ok": false,
-                "error": e.to_string(),
-                "hint": e.hint(),
-            }),
-        })
-        .collect();
-    let accounts: serde_json::Map<String, serde_json::Value> = outcome
-        .accounts
-        .iter()
-        .map(|(p, account)| (p.id().to_string(), account.clone().into()))
-        .collect();
-    let requests: serde_json::Map<String, serde_json::Value> = outcome
-        .upload_requests
-        .iter()
-        .map(|(id, n)| ((*id).to_string(), (*n).into()))
-        .collect();
-    println!(
-        "{}",
-        serde_json::json!({
-            "ok": !outcome.failed(),
-            "demo": true,
-            "emulator": base_url,
-            "authorised": accounts,
-            "posts": posts,
-            "upload_requests": requests,
-            "kept": kept.map(|d| d.display().to_string()),
-        })
-    );
 }
 
 /// The terminal UI plus a stand-in browser: when the OAuth flow shows the authorisation URL
@@ -560,7 +484,8 @@ mod tests {
         std::fs::write(&path, SAMPLE_VIDEO).unwrap();
         let video = VideoFile::open(&path).unwrap();
         assert_eq!(video.container, keryx_core::media::Container::Mp4);
-        assert_eq!((video.width, video.height), (Some(360), Some(640)));
+        // Vertical, so every platform takes it as a short-form video (assets/README.md).
+        assert_eq!(video.is_vertical_or_square(), Some(true));
         let seconds = video.duration.unwrap().as_secs_f64();
         assert!((2.9..=3.1).contains(&seconds), "{seconds}");
     }
