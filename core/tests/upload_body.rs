@@ -234,3 +234,62 @@ async fn file_cut_short_during_the_upload_fails_without_retry() {
     let seen = server.await.unwrap();
     assert!(seen.body.len() <= 400_000, "{}", seen.body.len());
 }
+
+/// Upload throughput and peak memory for a 1 GiB range over loopback. Run with
+/// `cargo test --release -p keryx-core --test upload_body -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: sends 1 GiB over loopback; run in release"]
+async fn throughput_one_gib() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gib.mp4");
+    let size = 1u64 << 30;
+    keryx_core::media::synthetic::write_mp4(
+        &path,
+        std::time::Duration::from_secs(60),
+        1080,
+        1920,
+        size,
+    )
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut seen = 0u64;
+        // Head plus body; the head is a few hundred bytes.
+        while seen < size {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen += n as u64,
+            }
+        }
+        let _ = socket
+            .write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n")
+            .await;
+    });
+    let started = std::time::Instant::now();
+    let body = file_range_body(&path, 0, size, None).unwrap();
+    let reply = keryx_core::http::client()
+        .unwrap()
+        .put(&url)
+        .header(CONTENT_LENGTH, size)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(reply.status(), 201);
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    eprintln!(
+        "upload body: 1 GiB in {elapsed:?} = {:.0} MiB/s; peak RSS {peak}",
+        1024.0 / elapsed.as_secs_f64()
+    );
+}

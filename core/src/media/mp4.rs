@@ -13,9 +13,17 @@ use super::detect::printable;
 use super::reader::{Source, be_i32, be_u16, be_u32, be_u64, ticks_to_duration};
 use super::{Probe, ProbeError, VideoCodec};
 
-/// Upper bound on box headers read in one file. Real files have a few hundred; a crafted file
-/// of millions of 8-byte boxes must not turn a probe into millions of seeks.
+/// Upper bound on box headers read inside `moov`. Real files have a few hundred; a crafted
+/// file of millions of 8-byte boxes must not turn a probe into millions of seeks.
 const MAX_BOXES: u32 = 20_000;
+
+/// Upper bound on top-level boxes walked while looking for `moov`.
+const MAX_TOP_LEVEL: u32 = 200_000;
+
+/// Once `moov` is found, top-level boxes walked to check that nothing runs past the end of the
+/// file. A fragmented recording can have a `moof`+`mdat` pair per frame (hundreds of thousands
+/// of boxes); its truncation check is not worth that many reads.
+const TRUNCATION_CHECK_BOXES: u32 = 10_000;
 
 #[derive(Debug, Clone, Copy)]
 struct BoxHdr {
@@ -62,9 +70,19 @@ pub(crate) fn probe<R: Read + Seek>(src: &mut Source<'_, R>) -> Result<Probe, Pr
     };
     let mut moov = None;
     let mut pos = 0;
-    // Walk every top-level box, even after `moov`, because a box that runs past the end of the
+    let mut walked = 0u32;
+    // Walk the top-level boxes past `moov` too, because a box that runs past the end of the
     // file is how a half-copied video shows, and it is usually the `mdat` at the end.
     while len - pos >= 8 {
+        walked += 1;
+        if moov.is_some() && walked > TRUNCATION_CHECK_BOXES {
+            break;
+        }
+        if walked > MAX_TOP_LEVEL {
+            return Err(ProbeError::corrupt(format!(
+                "no `moov` box among its first {MAX_TOP_LEVEL} boxes"
+            )));
+        }
         let b = walker.header(pos, len, None)?;
         if &b.kind == b"moov" && moov.is_none() {
             moov = Some(b);
@@ -88,12 +106,6 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
         parent_end: u64,
         parent: Option<&BoxHdr>,
     ) -> Result<BoxHdr, ProbeError> {
-        if self.budget == 0 {
-            return Err(ProbeError::corrupt(format!(
-                "it has more than {MAX_BOXES} boxes, which no real video has"
-            )));
-        }
-        self.budget -= 1;
         let mut h = [0u8; 16];
         let n = self.src.read_at(pos, &mut h)?;
         let room = parent_end.saturating_sub(pos);
@@ -154,6 +166,12 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
         let mut pos = parent.body;
         // Fewer than 8 bytes left is padding or QuickTime's 32-bit zero terminator, not a box.
         while parent.end - pos >= 8 {
+            if self.budget == 0 {
+                return Err(ProbeError::corrupt(format!(
+                    "its `moov` box holds more than {MAX_BOXES} boxes, which no real video has"
+                )));
+            }
+            self.budget -= 1;
             let b = self.header(pos, parent.end, Some(parent))?;
             out.push(b);
             pos = b.end;

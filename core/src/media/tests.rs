@@ -87,12 +87,40 @@ fn child_box_overrunning_its_parent() {
 }
 
 #[test]
-fn millions_of_tiny_boxes_are_cut_short() {
+fn thousands_of_tiny_boxes_in_moov_are_cut_short() {
+    let tiny: Vec<u8> = (0..30_000).flat_map(|_| mp4_box(b"free", &[])).collect();
     let mut bytes = ftyp();
-    for _ in 0..30_000 {
+    bytes.extend(mp4_box(b"moov", &tiny));
+    assert!(corrupt_message(&bytes).contains("more than 20000 boxes"));
+}
+
+#[test]
+fn top_level_walk_is_bounded() {
+    let mut bytes = ftyp();
+    for _ in 0..200_001 {
         bytes.extend(mp4_box(b"free", &[]));
     }
-    assert!(corrupt_message(&bytes).contains("more than 20000 boxes"));
+    assert!(corrupt_message(&bytes).contains("no `moov` box among its first 200000 boxes"));
+}
+
+#[test]
+fn many_fragments_after_moov_are_not_all_walked() {
+    // A fragmented recording with a fragment per frame: once `moov` is found, the truncation
+    // check stops after 10000 boxes, so a damaged box far beyond goes unnoticed (by design).
+    let moov_at = MP4_FASTSTART.windows(4).position(|w| w == b"moov").unwrap() - 4;
+    let moov_len = u32::from_be_bytes(MP4_FASTSTART[moov_at..moov_at + 4].try_into().unwrap());
+    let mut bytes = MP4_FASTSTART[..moov_at + moov_len as usize].to_vec();
+    for _ in 0..10_000 {
+        bytes.extend(mp4_box(b"free", &[]));
+    }
+    bytes.extend_from_slice(&1000u32.to_be_bytes());
+    bytes.extend_from_slice(b"mdat");
+    let (_, probe) = probe(&bytes).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(probe.width, Some(64));
+    // Ten boxes fewer, under the limit: the same cut-off box is caught.
+    let end_of_moov = moov_at + moov_len as usize;
+    bytes.drain(end_of_moov..end_of_moov + 80);
+    assert!(corrupt_message(&bytes).contains("`mdat` box at byte"));
 }
 
 #[test]

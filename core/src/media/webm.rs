@@ -59,6 +59,9 @@ const UPPER_LEVEL: &[u32] = &[
 /// Upper bound on element headers read in one file; real headers need a few hundred.
 const MAX_ELEMENTS: u32 = 20_000;
 
+/// Element budget kept back from the Segment walk for following SeekHead pointers.
+const RESERVED_FOR_SEEKS: u32 = 1_000;
+
 /// Longest string element read (DocType, CodecID); longer ones are ignored.
 const MAX_STRING: u64 = 256;
 
@@ -255,6 +258,11 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
         let mut tracks_at = None;
         let mut pos = segment.body;
         while segment.end.saturating_sub(pos) >= 2 && (info.is_none() || tracks.is_none()) {
+            // Many small Clusters before Info/Tracks: give up on the walk rather than on the
+            // file, keeping budget for the SeekHead's pointers below.
+            if self.budget < RESERVED_FOR_SEEKS {
+                break;
+            }
             // A live recording cut off mid-way still has a usable header: read what is there.
             let el = match self.element(pos, segment.end, Some(SEGMENT)) {
                 Ok(el) => el,
