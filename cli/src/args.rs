@@ -41,8 +41,10 @@ pub struct Cli {
 pub enum Command {
     /// Authorise keryx to post for you on a platform (once per platform).
     Auth(AuthArgs),
-    /// Publish a video to a platform.
+    /// Publish a video to a platform, or to every enabled platform at once with `post all`.
     Post(PostArgs),
+    /// What was posted where: every attempt in the post ledger.
+    History,
     /// List the platforms keryx knows and whether each is set up.
     Platforms,
     /// Check the config, secrets and tokens of every platform.
@@ -88,8 +90,14 @@ pub struct AuthArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "`keryx post all VIDEO` posts to every enabled platform in parallel, \
+    skipping those the ledger says already hold this video; run it again after a failure to \
+    finish the job. Metadata: flags override VIDEO.keryx.yaml (or --meta FILE), whose \
+    per-platform sections override its shared fields."
+)]
 pub struct PostArgs {
-    /// The platform to post to (see `keryx platforms`).
+    /// The platform to post to (see `keryx platforms`), or `all` for every enabled platform.
     pub platform: String,
 
     /// The video file (MP4, MOV or WebM).
@@ -97,6 +105,27 @@ pub struct PostArgs {
 
     #[command(flatten)]
     pub metadata: MetadataArgs,
+
+    /// Metadata file (YAML): shared fields and per-platform sections [default: VIDEO.keryx.yaml
+    /// beside the video].
+    #[arg(long, value_name = "FILE")]
+    pub meta: Option<PathBuf>,
+
+    /// Ignore VIDEO.keryx.yaml beside the video.
+    #[arg(long, conflicts_with = "meta")]
+    pub no_meta: bool,
+
+    /// With `all`: only these platforms, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "PLATFORMS")]
+    pub only: Vec<String>,
+
+    /// With `all`: leave out these platforms, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "PLATFORMS")]
+    pub skip: Vec<String>,
+
+    /// With `all`: post again where the ledger says this video is already posted.
+    #[arg(long)]
+    pub force: bool,
 
     /// Take every choice from flags and config; ask nothing.
     #[arg(short, long)]

@@ -55,7 +55,10 @@ where
     match runtime.block_on(dispatch(cli)) {
         Ok(()) => 0,
         Err(error) => {
-            ui::print_error(&error, json);
+            // A command that printed its own results (e.g. `post all`'s table) only exits.
+            if !commands::is_reported(&error) {
+                ui::print_error(&error, json);
+            }
             error.exit_code()
         }
     }
@@ -80,6 +83,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let ctx = context(cli.config.as_deref(), mode, false)?;
             commands::status::run(&ctx, mode).await
         }
+        Command::History => commands::history::run(&Paths::resolve(cli.config.as_deref())?, mode),
         Command::Emulator(args) => commands::emulator::run(mode, args).await,
         Command::Demo(args) => commands::demo::run(mode, args).await,
         Command::Completions(args) => commands::completions::run(args),

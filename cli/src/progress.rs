@@ -1,21 +1,82 @@
 //! Progress of a post: a bar on a terminal, plain lines in a log.
+//!
+//! On a terminal (and not under `--json`), each platform gets an `indicatif` bar on one shared
+//! [`MultiProgress`]: bytes, rate and ETA while uploading, then a spinner with the platform's
+//! status word (TikTok's polling, YouTube's thumbnail), finished with the result. Elsewhere (CI
+//! logs, pipes) there are no bars: one plain line per phase and per ~10% of the bytes, prefixed
+//! with the platform. `-q` shows neither; `NO_COLOR` drops the colours.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use keryx_core::Progress;
 
 use crate::ui::OutputMode;
 
-/// Creates the progress display for one platform.
-pub fn for_platform(mode: OutputMode, multi: &MultiProgress, platform: &str) -> Box<dyn Progress> {
-    if mode.quiet {
-        Box::new(keryx_core::NoProgress)
+/// The progress display of one platform's post, which can also say how the post ended.
+/// Dropped without [`Tracker::succeeded`] or [`Tracker::failed`], a bar stops where it stood.
+pub fn tracker(mode: OutputMode, multi: &MultiProgress, platform: &str) -> Tracker {
+    let display = if mode.quiet {
+        Display::Quiet
     } else if mode.terminal && !mode.json {
-        Box::new(Bar::new(multi, platform, mode.no_color))
+        Display::Bar(Bar::new(multi, platform, mode.no_color))
     } else {
-        Box::new(Lines::new(platform))
+        Display::Lines(Lines::new(platform))
+    };
+    Tracker { display }
+}
+
+/// One platform's progress: a bar, plain lines, or nothing.
+pub struct Tracker {
+    display: Display,
+}
+
+enum Display {
+    Quiet,
+    Bar(Bar),
+    Lines(Lines),
+}
+
+impl Tracker {
+    /// The post went through: the bar ends green with `summary`, a log gets one line.
+    pub fn succeeded(&self, summary: &str) {
+        match &self.display {
+            Display::Quiet => {}
+            Display::Bar(bar) => bar.end(summary, "green"),
+            Display::Lines(lines) => eprintln!("{}: {summary}", lines.platform),
+        }
+    }
+
+    /// The post failed: the bar stays where it stopped, in red, with `summary`.
+    pub fn failed(&self, summary: &str) {
+        match &self.display {
+            Display::Quiet => {}
+            Display::Bar(bar) => bar.end(summary, "red"),
+            Display::Lines(lines) => eprintln!("{}: {summary}", lines.platform),
+        }
+    }
+
+    fn inner(&self) -> &dyn Progress {
+        match &self.display {
+            Display::Quiet => &keryx_core::NoProgress,
+            Display::Bar(bar) => bar,
+            Display::Lines(lines) => lines,
+        }
+    }
+}
+
+impl Progress for Tracker {
+    fn phase(&self, name: &str, total: Option<u64>) {
+        self.inner().phase(name, total);
+    }
+
+    fn set_position(&self, bytes: u64) {
+        self.inner().set_position(bytes);
+    }
+
+    fn status(&self, message: &str) {
+        self.inner().status(message);
     }
 }
 
@@ -27,10 +88,29 @@ struct Bar {
 
 impl Bar {
     fn new(multi: &MultiProgress, platform: &str, no_color: bool) -> Self {
-        let bar = multi.add(ProgressBar::hidden());
-        bar.set_draw_target(ProgressDrawTarget::stderr());
+        // `add` draws the bar through the MultiProgress, so several bars share the terminal
+        // instead of overwriting each other's lines.
+        let bar = multi.add(ProgressBar::no_length());
+        if let Ok(style) = ProgressStyle::with_template("{prefix:>8} {spinner} {msg}") {
+            bar.set_style(style);
+        }
         bar.set_prefix(platform.to_string());
+        bar.set_message("waiting");
         Bar { bar, no_color }
+    }
+
+    /// Replaces the bar by a final line: `platform  summary`, coloured unless `NO_COLOR`.
+    fn end(&self, summary: &str, colour: &str) {
+        let template = if self.no_color {
+            "{prefix:>8} {msg}".to_string()
+        } else {
+            format!("{{prefix:>8}} {{msg:.{colour}}}")
+        };
+        self.bar.disable_steady_tick();
+        if let Ok(style) = ProgressStyle::with_template(&template) {
+            self.bar.set_style(style);
+        }
+        self.bar.finish_with_message(summary.to_string());
     }
 }
 
@@ -70,7 +150,10 @@ impl Progress for Bar {
 
 impl Drop for Bar {
     fn drop(&mut self) {
-        self.bar.finish();
+        if !self.bar.is_finished() {
+            self.bar.disable_steady_tick();
+            self.bar.abandon();
+        }
     }
 }
 

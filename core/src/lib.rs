@@ -8,6 +8,8 @@
 //! - [`oauth`]: PKCE, the loopback capture, the pasted-URL fallback and `--code`.
 //! - [`upload`] and [`http`]: streaming chunk bodies from disk, retries with backoff.
 //! - [`media`]: what a video file is (container, duration, size), read from its header.
+//! - [`metadata`]: what to say about a video, from flags and the `VIDEO.keryx.yaml` sidecar.
+//! - [`ledger`]: the append-only record of post attempts that keeps reruns from posting twice.
 //! - [`emulator`]: the contract for platform fakes and a server that runs them.
 //!
 //! Core names no platform.
@@ -17,6 +19,7 @@ pub mod context;
 pub mod emulator;
 pub mod error;
 pub mod http;
+pub mod ledger;
 pub mod media;
 pub mod metadata;
 pub mod oauth;
@@ -31,7 +34,7 @@ pub use context::{Context, NoProgress, Progress, Prompter, Ui};
 pub use emulator::Emulator;
 pub use error::{Error, ErrorKind, Result};
 pub use media::VideoFile;
-pub use metadata::Metadata;
+pub use metadata::{Metadata, MetadataFile};
 pub use platform::{
     AuthOptions, AuthReport, Platform, PlatformStatus, PostReport, PreparedPost, Registration,
     find, registry,

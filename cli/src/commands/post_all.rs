@@ -1,0 +1,567 @@
+//! `keryx post all VIDEO`: the same video on every enabled platform, in parallel, once.
+//!
+//! 1. Preflight, for every target, before a byte leaves the machine: the file (container from
+//!    its first bytes), the sidecar, the ledger, each platform's config, then each platform's
+//!    `prepare` (its limits, metadata rules, credentials and, on a terminal without `--yes`, its
+//!    questions, one platform after another). Every problem is collected; any problem stops
+//!    everything with one list and exit 2. `--dry-run` stops here and prints the plans.
+//! 2. The ledger: the video's SHA-256 is computed while the platforms prepare. A platform that
+//!    already holds a successful post of the same bytes is skipped ("already posted ... use
+//!    --force"). Only platforms whose ledger has a post of the same *size* wait for the hash
+//!    before preparing, so a first post never waits for it.
+//! 3. Every prepared post is published concurrently, each streaming the file on its own, each
+//!    with its own progress bar (or log lines). A failure does not stop the others. Every attempt
+//!    is written to the ledger before its first byte and again when it ends.
+//! 4. A summary table (or, with `--json`, one array of results). Exit 0 when every target is
+//!    posted or already posted, 1 when any failed, 2 for bad input.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use indicatif::MultiProgress;
+use keryx_core::ledger::{History, Ledger, Record};
+use keryx_core::{Context, Error, Platform, PostReport, PreparedPost, Result, VideoFile};
+use serde::Serialize;
+
+use super::post::{
+    end_progress, finish_attempt, finish_fingerprint, load_sidecar, metadata_for, plan_json,
+    posted_where, read_ledger, start_attempt, start_fingerprint, unfinished_note,
+};
+use crate::args::PostArgs;
+use crate::progress;
+use crate::ui::OutputMode;
+
+/// What preflight decided for one platform.
+enum Plan {
+    Ready(Box<dyn PreparedPost>),
+    AlreadyPosted(Box<Record>),
+}
+
+/// How one platform ended.
+enum Ending {
+    Posted(PostReport),
+    AlreadyPosted(Record),
+    Failed(Error),
+}
+
+struct Finished {
+    platform: &'static dyn Platform,
+    result: Ending,
+    elapsed: Option<Duration>,
+}
+
+/// Problems found by preflight: about the file or the sidecar (every target), or one platform's.
+#[derive(Default)]
+struct Problems {
+    general: Vec<Error>,
+    platforms: Vec<(&'static dyn Platform, Error)>,
+}
+
+impl Problems {
+    fn is_empty(&self) -> bool {
+        self.general.is_empty() && self.platforms.is_empty()
+    }
+
+    fn count(&self) -> usize {
+        self.general.len() + self.platforms.len()
+    }
+}
+
+pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> {
+    let targets = targets(ctx, &args)?;
+    let mut problems = Problems::default();
+
+    // The file, the sidecar and the ledger concern every platform.
+    let video = VideoFile::open(&args.video)
+        .map_err(|e| problems.general.push(e))
+        .ok();
+    let hashing = video.as_ref().map(start_fingerprint);
+    let sidecar = match load_sidecar(ctx, &args) {
+        Ok(sidecar) => Some(sidecar),
+        Err(e) => {
+            problems.general.push(e);
+            None
+        }
+    };
+    let ledger = Ledger::new(&ctx.paths);
+    let history = match read_ledger(ctx, &ledger).await {
+        Ok(history) => history,
+        Err(e) => {
+            problems.general.push(e);
+            History::default()
+        }
+    };
+
+    let mut configured = Vec::new();
+    for &platform in &targets {
+        match platform.check_config(ctx) {
+            Ok(()) => configured.push(platform),
+            Err(e) => problems.platforms.push((platform, e)),
+        }
+    }
+
+    let mut plans: Vec<(&'static dyn Platform, Plan)> = Vec::new();
+    let mut fingerprint = None;
+    // Without a readable file or sidecar there is nothing to check the platforms' rules against.
+    if let (Some(video), Some(sidecar)) = (&video, &sidecar) {
+        let prepare = |platform: &'static dyn Platform| {
+            let metadata = metadata_for(sidecar.as_ref(), platform.id(), &args.metadata);
+            async move { platform.prepare(ctx, video, &metadata).await }
+        };
+        // Platforms that may already hold this video wait for the hash; the others prepare
+        // while it is computed.
+        let (maybe_posted, fresh): (Vec<_>, Vec<_>) = configured
+            .iter()
+            .partition(|p| !args.force && history.posted_with_size(p.id(), video.size));
+        for &platform in &fresh {
+            match prepare(platform).await {
+                Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
+                Err(e) => problems.platforms.push((platform, e)),
+            }
+        }
+        if let Some(hashing) = hashing {
+            match finish_fingerprint(hashing).await {
+                Ok(hash) => fingerprint = Some(hash),
+                Err(e) => problems.general.push(e),
+            }
+        }
+        if let Some(hash) = &fingerprint {
+            for &platform in &maybe_posted {
+                if let Some(record) = history.posted(hash, platform.id()) {
+                    // The summary table says it too; under --json it is the only line for people.
+                    if mode.json {
+                        ctx.ui.info(&format!(
+                            "{}: already {} (use --force to post again)",
+                            platform.id(),
+                            posted_where(record)
+                        ));
+                    }
+                    plans.push((platform, Plan::AlreadyPosted(Box::new(record.clone()))));
+                    continue;
+                }
+                match prepare(platform).await {
+                    Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
+                    Err(e) => problems.platforms.push((platform, e)),
+                }
+            }
+            for (platform, plan) in &plans {
+                if !matches!(plan, Plan::Ready(_)) {
+                    continue;
+                }
+                if let Some(record) = history.posted(hash, platform.id()) {
+                    ctx.ui.info(&format!(
+                        "{}: already {}; posting again (--force)",
+                        platform.id(),
+                        posted_where(record)
+                    ));
+                } else if let Some(record) = history.unfinished(hash, platform.id()) {
+                    ctx.ui.info(&unfinished_note(*platform, record));
+                }
+            }
+        }
+    }
+    plans.sort_by_key(|(p, _)| p.id());
+
+    if !problems.is_empty() {
+        report_problems(mode, &targets, &problems);
+        return Err(super::reported(Error::input(format!(
+            "preflight found {} problem(s); nothing was sent",
+            problems.count()
+        ))));
+    }
+    let (Some(video), Some(fingerprint)) = (video, fingerprint) else {
+        // Unreachable: without a video or hash there would be a problem above.
+        return Err(Error::input("the video could not be checked"));
+    };
+
+    if args.dry_run {
+        print_dry_run(mode, &plans);
+        return Ok(());
+    }
+
+    // Every attempt is in the ledger before the first byte of any of them is sent.
+    let mut ready = Vec::new();
+    let mut finished = Vec::new();
+    for (platform, plan) in plans {
+        match plan {
+            Plan::Ready(prepared) => {
+                let attempt =
+                    start_attempt(&ledger, &fingerprint, &video, platform, prepared.as_ref())
+                        .await?;
+                ready.push((platform, prepared, attempt));
+            }
+            Plan::AlreadyPosted(record) => finished.push(Finished {
+                platform,
+                result: Ending::AlreadyPosted(*record),
+                elapsed: None,
+            }),
+        }
+    }
+
+    let multi = MultiProgress::new();
+    let (multi, ledger) = (&multi, &ledger);
+    let posts = ready
+        .into_iter()
+        .map(|(platform, prepared, attempt)| async move {
+            let tracker = progress::tracker(mode, multi, platform.id());
+            let started = Instant::now();
+            let result = prepared.publish(ctx, &tracker).await;
+            let elapsed = started.elapsed();
+            end_progress(&tracker, &result, elapsed);
+            drop(tracker);
+            finish_attempt(ctx, ledger, &attempt, &result).await;
+            Finished {
+                platform,
+                result: match result {
+                    Ok(report) => Ending::Posted(report),
+                    Err(e) => Ending::Failed(e),
+                },
+                elapsed: Some(elapsed),
+            }
+        });
+    finished.extend(join_all(posts.collect()).await);
+    finished.sort_by_key(|f| f.platform.id());
+
+    print_summary(mode, &finished);
+    let failed = finished
+        .iter()
+        .filter(|f| matches!(f.result, Ending::Failed(_)))
+        .count();
+    if failed > 0 {
+        let message = format!(
+            "{failed} of {} platform(s) failed; run the same command again to retry only those",
+            finished.len()
+        );
+        if !mode.json {
+            eprintln!("error: {message}");
+        }
+        return Err(super::reported(Error::platform(message)));
+    }
+    Ok(())
+}
+
+/// Every enabled platform, or those named by `--only`, minus `--skip`.
+fn targets(ctx: &Context, args: &PostArgs) -> Result<Vec<&'static dyn Platform>> {
+    for id in args.only.iter().chain(&args.skip) {
+        crate::platform(id)?;
+    }
+    let selected: Vec<&'static dyn Platform> = keryx_core::registry()
+        .into_iter()
+        .filter(|p| {
+            if args.only.is_empty() {
+                ctx.config.is_enabled(p.id())
+            } else {
+                args.only.iter().any(|id| id == p.id())
+            }
+        })
+        .filter(|p| !args.skip.iter().any(|id| id == p.id()))
+        .collect();
+    if selected.is_empty() {
+        let error = if args.only.is_empty() && args.skip.is_empty() {
+            Error::input("no platform is enabled, so `keryx post all` has nowhere to post")
+                .with_hint(
+                    "run `keryx auth <platform>` for each platform you post to (it enables it); \
+                 `keryx platforms` lists them",
+                )
+        } else {
+            Error::input("--only and --skip leave no platform to post to")
+                .with_hint("`keryx platforms` lists the platforms and which are enabled")
+        };
+        return Err(error);
+    }
+    Ok(selected)
+}
+
+/// Polls every future on this task until all are done; outputs in the futures' order. Each
+/// post's bytes are streamed by its own HTTP connection task, so the uploads run in parallel.
+async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+/// One element of `--json`'s array. Every key is always present.
+#[derive(Serialize)]
+struct Entry {
+    platform: &'static str,
+    /// `posted`, `already_posted`, `failed`, `dry_run`; after failed preflight, `invalid` (its
+    /// problems in `errors`) or `not_sent` (fine, but nothing was sent because of the others).
+    result: &'static str,
+    /// The platform's status word (`PUBLISH_COMPLETE`, `uploaded`, ...).
+    status: Option<String>,
+    id: Option<String>,
+    post_id: Option<String>,
+    url: Option<String>,
+    privacy: Option<String>,
+    account: Option<String>,
+    /// Seconds spent publishing (not preflight).
+    elapsed_secs: Option<f64>,
+    /// For `already_posted`: when the ledger recorded it.
+    posted_at: Option<String>,
+    notes: Vec<String>,
+    errors: Vec<ErrorEntry>,
+    /// For `dry_run`: what would be sent.
+    plan: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct ErrorEntry {
+    message: String,
+    hint: Option<String>,
+}
+
+impl ErrorEntry {
+    fn from(error: &Error) -> Self {
+        ErrorEntry {
+            message: error.to_string(),
+            hint: error.hint().map(str::to_string),
+        }
+    }
+}
+
+impl Entry {
+    fn new(platform: &'static dyn Platform, result: &'static str) -> Entry {
+        Entry {
+            platform: platform.id(),
+            result,
+            status: None,
+            id: None,
+            post_id: None,
+            url: None,
+            privacy: None,
+            account: None,
+            elapsed_secs: None,
+            posted_at: None,
+            notes: Vec::new(),
+            errors: Vec::new(),
+            plan: None,
+        }
+    }
+
+    fn from_finished(finished: &Finished) -> Entry {
+        let mut entry = match &finished.result {
+            Ending::Posted(report) => Entry {
+                status: Some(report.status.clone()),
+                id: report.id.clone(),
+                post_id: report.post_id.clone(),
+                url: report.url.clone(),
+                privacy: report.privacy.clone(),
+                account: report.account.clone(),
+                notes: report.notes.clone(),
+                ..Entry::new(finished.platform, "posted")
+            },
+            Ending::AlreadyPosted(record) => Entry {
+                status: record.status.clone(),
+                id: record.id.clone(),
+                post_id: record.post_id.clone(),
+                url: record.url.clone(),
+                privacy: record.privacy.clone(),
+                account: record.account.clone(),
+                posted_at: record.finished_at.clone(),
+                ..Entry::new(finished.platform, "already_posted")
+            },
+            Ending::Failed(error) => Entry {
+                errors: vec![ErrorEntry::from(error)],
+                ..Entry::new(finished.platform, "failed")
+            },
+        };
+        entry.elapsed_secs = finished
+            .elapsed
+            .map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0);
+        entry
+    }
+}
+
+fn print_json(entries: &[Entry]) {
+    match serde_json::to_string(entries) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: cannot encode the results as JSON: {e}"),
+    }
+}
+
+/// The one list of everything preflight found (stderr), and with `--json` the array (stdout).
+fn report_problems(mode: OutputMode, targets: &[&'static dyn Platform], problems: &Problems) {
+    eprintln!(
+        "error: preflight found {} problem(s); nothing was sent:",
+        problems.count()
+    );
+    let print = |prefix: &str, error: &Error| {
+        eprintln!("  - {prefix}{error}");
+        if let Some(hint) = error.hint() {
+            eprintln!("      hint: {hint}");
+        }
+    };
+    for error in &problems.general {
+        print("", error);
+    }
+    for (platform, error) in &problems.platforms {
+        print(&format!("{}: ", platform.id()), error);
+    }
+    if mode.json {
+        let entries: Vec<Entry> = targets
+            .iter()
+            .map(|&platform| {
+                let mut errors: Vec<ErrorEntry> =
+                    problems.general.iter().map(ErrorEntry::from).collect();
+                errors.extend(
+                    problems
+                        .platforms
+                        .iter()
+                        .filter(|(p, _)| p.id() == platform.id())
+                        .map(|(_, e)| ErrorEntry::from(e)),
+                );
+                let result = if errors.is_empty() {
+                    "not_sent"
+                } else {
+                    "invalid"
+                };
+                Entry {
+                    errors,
+                    ..Entry::new(platform, result)
+                }
+            })
+            .collect();
+        print_json(&entries);
+    }
+}
+
+fn print_dry_run(mode: OutputMode, plans: &[(&'static dyn Platform, Plan)]) {
+    if mode.json {
+        let entries: Vec<Entry> = plans
+            .iter()
+            .map(|(platform, plan)| match plan {
+                Plan::Ready(prepared) => Entry {
+                    plan: Some(plan_json(&prepared.describe())),
+                    ..Entry::new(*platform, "dry_run")
+                },
+                Plan::AlreadyPosted(record) => Entry::from_finished(&Finished {
+                    platform: *platform,
+                    result: Ending::AlreadyPosted((**record).clone()),
+                    elapsed: None,
+                }),
+            })
+            .collect();
+        print_json(&entries);
+        return;
+    }
+    println!("Dry run: nothing was sent.");
+    for (platform, plan) in plans {
+        match plan {
+            Plan::Ready(prepared) => {
+                println!("{} would get:", platform.display_name());
+                for (key, value) in prepared.describe() {
+                    println!("  {key}: {value}");
+                }
+            }
+            Plan::AlreadyPosted(record) => println!(
+                "{}: already {}; would be skipped (use --force to post again)",
+                platform.display_name(),
+                posted_where(record)
+            ),
+        }
+    }
+}
+
+/// The table on stdout, then what to know and what to do, platform by platform.
+fn print_summary(mode: OutputMode, finished: &[Finished]) {
+    if mode.json {
+        let entries: Vec<Entry> = finished.iter().map(Entry::from_finished).collect();
+        print_json(&entries);
+        return;
+    }
+    let rows: Vec<[String; 5]> = finished
+        .iter()
+        .map(|f| {
+            let dash = || "-".to_string();
+            let elapsed = f
+                .elapsed
+                .map(|d| format!("{:.1} s", d.as_secs_f64()))
+                .unwrap_or_else(dash);
+            match &f.result {
+                Ending::Posted(report) => [
+                    f.platform.id().to_string(),
+                    "posted".to_string(),
+                    report
+                        .url
+                        .clone()
+                        .or_else(|| report.id.clone())
+                        .unwrap_or_else(dash),
+                    report.privacy.clone().unwrap_or_else(dash),
+                    elapsed,
+                ],
+                Ending::AlreadyPosted(record) => [
+                    f.platform.id().to_string(),
+                    "already posted".to_string(),
+                    record
+                        .url
+                        .clone()
+                        .or_else(|| record.id.clone())
+                        .unwrap_or_else(dash),
+                    record.privacy.clone().unwrap_or_else(dash),
+                    elapsed,
+                ],
+                Ending::Failed(_) => [
+                    f.platform.id().to_string(),
+                    "FAILED".to_string(),
+                    dash(),
+                    dash(),
+                    elapsed,
+                ],
+            }
+        })
+        .collect();
+    let header = ["PLATFORM", "RESULT", "ID / URL", "PRIVACY", "ELAPSED"].map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    for f in finished {
+        let id = f.platform.id();
+        match &f.result {
+            Ending::Posted(report) => {
+                for note in &report.notes {
+                    println!("{id}: note: {note}");
+                }
+            }
+            Ending::AlreadyPosted(record) => println!(
+                "{id}: already {} (use --force to post again)",
+                posted_where(record)
+            ),
+            Ending::Failed(error) => {
+                println!("{id}: error: {error}");
+                if let Some(hint) = error.hint() {
+                    println!("{id}:   hint: {hint}");
+                }
+            }
+        }
+    }
+}
