@@ -267,6 +267,10 @@ pub fn read_stored_secret(path: &Path, name: &str) -> Result<Option<Secret>> {
 pub fn write_stored_secret(path: &Path, name: &str, value: Option<&Secret>) -> Result<()> {
     validate_secret_name(name)?;
     let target = resolve_target(path)?;
+    if value.is_none() && !target.exists() {
+        // Nothing to remove; do not create the directory or the lock file for it.
+        return Ok(());
+    }
     let _lock = EditLock::acquire(&target)?;
     let Some(old_text) = read_text(&target)? else {
         if value.is_none() {

@@ -40,6 +40,9 @@ pub struct TokenSet {
     pub access_expires_at: Option<i64>,
     /// Who authorised, for `keryx status`.
     pub account: Option<String>,
+    /// Defaulted so a set stored without it (older keryx, a platform that grants no scopes)
+    /// still reads.
+    #[serde(default)]
     pub scopes: Vec<String>,
     /// Whatever else the platform needs to keep (TikTok's `open_id`, YouTube's channel id).
     #[serde(default)]

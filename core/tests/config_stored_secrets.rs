@@ -159,6 +159,12 @@ fn set_replace_and_remove_round_trip_to_the_original_text() {
     let absent = f.path.with_file_name("absent.yaml");
     write_stored_secret(&absent, "tiktok/token", None).expect("remove from a missing file");
     assert!(!absent.exists());
+    let absent_dir = f.path.with_file_name("no-such-dir").join("config.yaml");
+    write_stored_secret(&absent_dir, "tiktok/token", None).expect("remove from a missing dir");
+    assert!(
+        !absent_dir.parent().expect("parent").exists(),
+        "created a directory for nothing"
+    );
 }
 
 #[test]
