@@ -4,6 +4,7 @@
 mod cli;
 mod conformance;
 mod demo;
+mod docs;
 mod emulator_cli;
 mod shell;
 mod support;
