@@ -162,6 +162,9 @@ pub struct EmulatorProcess {
     child: Child,
     pub base_url: String,
     http: reqwest::blocking::Client,
+    /// Its stderr (one line per request), read all along: a pipe nobody reads fills up after
+    /// 64 KiB and then blocks the emulator mid-request.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl EmulatorProcess {
@@ -185,11 +188,30 @@ impl EmulatorProcess {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stderr);
+            let mut line = Vec::new();
+            // Bytes, not `lines()`: a line that is not UTF-8 must not stop the draining.
+            while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                let mut log = sink.lock().unwrap_or_else(|e| e.into_inner());
+                log.push_str(&String::from_utf8_lossy(&line));
+                line.clear();
+            }
+        });
         EmulatorProcess {
             child,
             base_url,
             http,
+            log,
         }
+    }
+
+    /// What it wrote on stderr so far (its request log), for failure messages.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Sets knobs (YAML or JSON) on one platform's emulator.

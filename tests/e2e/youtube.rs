@@ -63,7 +63,8 @@ fn wait_for_stats(emulator: &EmulatorProcess, what: &str, ready: impl Fn(&Value)
         }
         assert!(
             Instant::now() < deadline,
-            "waited 60 s for {what}; stats: {stats}"
+            "waited 60 s for {what}; stats: {stats}\nemulator log:\n{}",
+            emulator.log()
         );
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -288,6 +289,8 @@ fn forced_private_is_reported_with_a_pointer_to_the_guide() {
     assert!(notes.contains("docs/youtube.md"), "{notes}");
     // An audited project keeps the privacy asked for, and nothing is said.
     emulator.configure("youtube", "unaudited: false\n");
+    let other = video(&home, "audited.mp4", 31, 1920, 1080, 1024 * 1024);
+    let args = post_args(path_str(&other), &["--privacy", "public", "--json"]);
     let result = home.run(&args).expect_code(0).json();
     assert_eq!(result["privacy"], "public", "{result}");
     assert!(!result["notes"].to_string().contains("locked private"));
@@ -595,7 +598,8 @@ fn json_result() {
     );
     // A refusal under --json is one JSON object too, with the exit code.
     emulator.configure("youtube", "quota_uploads_per_day: 0\n");
-    let failed = home.run(&post_args(path_str(&file), &["--json"]));
+    let other = video(&home, "other.mp4", 16, 1080, 1920, 1024 * 1024);
+    let failed = home.run(&post_args(path_str(&other), &["--json"]));
     failed.expect_code(1);
     let error = failed.json();
     assert_eq!(error["ok"], false);
@@ -710,4 +714,28 @@ fn a_second_keryx_for_the_same_file_waits_its_turn() {
     let stats = emulator.stats("youtube");
     assert_eq!(stat(&stats, "sessions_started"), 1, "{stats}");
     assert_eq!(stats["videos"]["count"], 1, "{stats}");
+}
+
+#[test]
+fn kill_9_mid_request_resumes_from_what_the_server_kept() {
+    let (home, emulator) = authorised();
+    // Default 8 MiB chunks: a request body takes long enough to be caught in flight.
+    let size = 24 * 1024 * 1024 + 4321;
+    let file = video(&home, "in-flight.mp4", 30, 1920, 1080, size);
+    let args = post_args(path_str(&file), &[]);
+    let mut child = home.spawn(&args);
+    wait_for_stats(&emulator, "the second request in flight", |s| {
+        stat(s, "bytes_committed") >= 8 * 1024 * 1024 && stat(s, "concurrent_uploads") >= 1
+    });
+    child.kill().expect("SIGKILL keryx");
+    child.wait().expect("reap keryx");
+    home.run(&args)
+        .expect_code(0)
+        .expect_stderr("resuming the interrupted upload");
+    let stats = emulator.stats("youtube");
+    assert_eq!(stat(&stats, "sessions_started"), 1, "{stats}");
+    assert_eq!(only_video(&stats)["bytes"], size);
+    // The server keeps the 256 KiB-aligned part of a cut request; only the rest is sent again.
+    let resent = stat(&stats, "bytes_received") - size;
+    assert!(resent < CHUNK, "{resent} bytes re-sent: {stats}");
 }
