@@ -17,10 +17,15 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
     // Everything that can be wrong locally is checked before a browser opens.
     let app = App::load(ctx)?;
     let scopes = app.config.scopes().join(",");
-    let authorize = app.endpoints.authorize();
+    let authorize = url::Url::parse(&app.endpoints.authorize()).map_err(|e| {
+        Error::input(format!(
+            "platforms.tiktok.base_url does not make a valid URL ({e})"
+        ))
+        .with_hint("use an address like http://127.0.0.1:7878")
+    })?;
     let client_key = app.config.client_key.clone();
     let authorize_url = move |request: &AuthRequest| {
-        let mut url = url::Url::parse(&authorize).expect("the authorize endpoint is a valid URL");
+        let mut url = authorize.clone();
         url.query_pairs_mut()
             .append_pair("client_key", &client_key)
             .append_pair("response_type", "code")
@@ -49,13 +54,13 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         && !crate::client::split_scopes(granted)
             .iter()
             .any(|s| s == needed)
-        {
-            oauth::forget_pending(ctx, PLATFORM)?;
-            return Err(Error::input(format!(
-                "TikTok did not grant `{needed}`, which keryx needs to post"
-            ))
-            .with_hint("run `keryx auth tiktok` again and leave every permission ticked"));
-        }
+    {
+        oauth::forget_pending(ctx, PLATFORM)?;
+        return Err(Error::input(format!(
+            "TikTok did not grant `{needed}`, which keryx needs to post"
+        ))
+        .with_hint("run `keryx auth tiktok` again and leave every permission ticked"));
+    }
 
     let exchanged = app
         .exchange_code(
