@@ -196,6 +196,11 @@ pub struct MetadataArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Each request is logged on stderr (method, path, status, duration; never \
+    the query string). Knobs, fault injection and a CI recipe: docs/configuration.md, \
+    \"Pointing keryx at the emulators\"."
+)]
 pub struct EmulatorArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 7878)]
