@@ -37,8 +37,31 @@ pub trait Platform: Send + Sync + 'static {
     /// line and key. Called before any other method, and by `keryx status`.
     fn check_config(&self, ctx: &Context) -> Result<()>;
 
-    /// What `keryx status` and `keryx platforms` show about this platform. Must not touch the network.
-    async fn status(&self, ctx: &Context) -> PlatformStatus;
+    /// What `keryx status` and `keryx platforms` show about this platform: its config, where
+    /// its client secret comes from, and whose token is stored. Never touches the network.
+    async fn status(&self, ctx: &Context) -> PlatformStatus {
+        let id = self.id();
+        let secret = crate::secrets::client_secret(&ctx.secrets, id)
+            .ok()
+            .map(|(_, source)| source.to_string());
+        let token = crate::tokens::TokenStore::new(&ctx.secrets, &ctx.paths, id)
+            .load()
+            .ok()
+            .flatten()
+            .map(|set| {
+                format!(
+                    "stored for {}",
+                    set.account.as_deref().unwrap_or("an unnamed account")
+                )
+            });
+        PlatformStatus {
+            platform: id.to_string(),
+            enabled: ctx.config.is_enabled(id),
+            config_error: self.check_config(ctx).err().map(|e| e.to_string()),
+            secret,
+            token,
+        }
+    }
 
     /// Runs the platform's authorisation (browser + loopback, pasted URL, or `--code`), stores the
     /// token, flips `enabled` in the config, and says who was authorised.

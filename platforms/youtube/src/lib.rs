@@ -22,9 +22,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use keryx_core::tokens::TokenStore;
 use keryx_core::{
-    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PlatformStatus, PreparedPost,
+    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PreparedPost,
     Registration, Result, VideoFile,
 };
 
@@ -51,29 +50,6 @@ impl Platform for YouTube {
         YouTubeConfig::load(ctx).map(|_| ())
     }
 
-    async fn status(&self, ctx: &Context) -> PlatformStatus {
-        let config_error = YouTubeConfig::load(ctx).err().map(|e| e.to_string());
-        let secret = keryx_core::secrets::client_secret(&ctx.secrets, client::PLATFORM)
-            .ok()
-            .map(|(_, source)| source.to_string());
-        let token = TokenStore::new(&ctx.secrets, &ctx.paths, client::PLATFORM)
-            .load()
-            .ok()
-            .flatten()
-            .map(|set| {
-                format!(
-                    "stored for {}",
-                    set.account.unwrap_or_else(|| "an unnamed channel".into())
-                )
-            });
-        PlatformStatus {
-            platform: client::PLATFORM.into(),
-            enabled: ctx.config.is_enabled(client::PLATFORM),
-            config_error,
-            secret,
-            token,
-        }
-    }
 
     async fn authorize(&self, ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
         auth::authorize(ctx, options).await
