@@ -35,7 +35,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::platform::AuthOptions;
 use crate::secret::Secret;
-use lines::LineSource;
+use lines::{LineSource, Lines};
 use redirect::{Pasted, Who};
 
 /// One authorisation attempt: what the token exchange must repeat. Saved (0600) in
@@ -170,6 +170,9 @@ pub async fn obtain_code_with(
     let url = (spec.authorize_url)(&request);
     let mut server = loopback::serve(bound, request.clone(), who);
 
+    // Opened before the URL is shown: lines typed earlier are dropped as stale, and a paste that
+    // follows the URL at once must not be taken for one of them.
+    let lines = io.lines.open();
     let (p, name) = (spec.platform, spec.display_name);
     ctx.ui.show(&format!(
         "Open this URL in a browser to authorise keryx on {name}:"
@@ -196,9 +199,27 @@ pub async fn obtain_code_with(
         }
     };
 
-    let result = wait(ctx, who, &request, &mut server, child, options.timeout, io).await;
+    let result = wait(
+        ctx,
+        who,
+        &request,
+        &mut server,
+        child,
+        options.timeout,
+        Inputs {
+            lines,
+            interrupt: io.interrupt,
+        },
+    )
+    .await;
     server.shutdown().await;
     result
+}
+
+/// What besides the browser can end the wait: a pasted line, or an interrupt.
+struct Inputs {
+    lines: Lines,
+    interrupt: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 /// Races the listener, pasted lines, the browser opener's exit, the timeout and the interrupt.
@@ -209,13 +230,15 @@ async fn wait(
     server: &mut loopback::Server,
     mut child: Option<Child>,
     timeout: Duration,
-    io: FlowIo,
+    inputs: Inputs,
 ) -> Result<Callback> {
+    let Inputs {
+        mut lines,
+        mut interrupt,
+    } = inputs;
     let p = who.platform;
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
-    let mut interrupt = io.interrupt;
-    let mut lines = io.lines.open();
     let mut lines_open = true;
     loop {
         tokio::select! {
