@@ -23,10 +23,9 @@ pub mod publish;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use keryx_core::tokens::TokenStore;
 use keryx_core::{
-    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PlatformStatus, PreparedPost,
-    Registration, Result, VideoFile,
+    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PreparedPost, Registration,
+    Result, VideoFile,
 };
 
 pub use config::FixtureConfig;
@@ -53,30 +52,6 @@ impl Platform for Fixture {
 
     fn check_config(&self, ctx: &Context) -> Result<()> {
         FixtureConfig::load(ctx).map(|_| ())
-    }
-
-    async fn status(&self, ctx: &Context) -> PlatformStatus {
-        let config_error = FixtureConfig::load(ctx).err().map(|e| e.to_string());
-        let secret = keryx_core::secrets::client_secret(&ctx.secrets, PLATFORM)
-            .ok()
-            .map(|(_, source)| source.to_string());
-        let token = TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM)
-            .load()
-            .ok()
-            .flatten()
-            .map(|set| {
-                format!(
-                    "stored for {}",
-                    set.account.unwrap_or_else(|| "an unnamed account".into())
-                )
-            });
-        PlatformStatus {
-            platform: PLATFORM.into(),
-            enabled: ctx.config.is_enabled(PLATFORM),
-            config_error,
-            secret,
-            token,
-        }
     }
 
     async fn authorize(&self, ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
