@@ -228,12 +228,16 @@ impl History {
         })
     }
 
-    /// Whether `platform` holds a successful post of a video of exactly `size` bytes: a check
-    /// that needs no hash, to know whether the fingerprint must be waited for.
-    pub fn posted_with_size(&self, platform: &str, size: u64) -> bool {
-        self.records
-            .iter()
-            .any(|r| r.result == Outcome::Posted && r.platform == platform && r.size == size)
+    /// Whether the ledger may have something to say about a video of exactly `size` bytes on
+    /// `platform`: a successful post, or an attempt that never finished. Only then is the
+    /// fingerprint needed before deciding anything (the same bytes have the same size), so for
+    /// every other post the hash can be computed while the upload runs.
+    pub fn may_hold(&self, platform: &str, size: u64) -> bool {
+        self.attempts().into_iter().any(|r| {
+            r.platform == platform
+                && r.size == size
+                && matches!(r.result, Outcome::Posted | Outcome::Started)
+        })
     }
 
     /// The latest attempt at this content on `platform`, if it started and never finished.
@@ -301,6 +305,25 @@ impl Ledger {
             sync_parent(&self.path);
         }
         Ok(())
+    }
+
+    /// Checks that records can be appended (the state dir and file can be created and opened
+    /// for writing), without writing any.
+    pub fn check_writable(&self) -> Result<()> {
+        if let Some(dir) = self.path.parent() {
+            crate::paths::create_private_dir(dir)?;
+        }
+        let mut options = OpenOptions::new();
+        options.append(true).create(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        options
+            .open(&self.path)
+            .map(drop)
+            .map_err(|e| self.io_error("cannot open", e))
     }
 
     /// [`Ledger::append`] on the blocking pool.
@@ -465,9 +488,9 @@ mod tests {
         assert!(posted.finished_at.is_some());
         assert!(history.posted("f1", "beta").is_none());
         assert!(history.posted("f2", "alpha").is_none());
-        assert!(history.posted_with_size("alpha", 10));
-        assert!(!history.posted_with_size("alpha", 11));
-        assert!(!history.posted_with_size("beta", 10));
+        assert!(history.may_hold("alpha", 10));
+        assert!(!history.may_hold("alpha", 11));
+        assert!(!history.may_hold("beta", 10), "failed attempts say nothing");
         assert!(history.unfinished("f1", "alpha").is_none());
         #[cfg(unix)]
         {
@@ -491,11 +514,13 @@ mod tests {
             .unwrap();
         let history = ledger.read().unwrap();
         assert!(history.unfinished("f1", "alpha").is_none());
+        assert!(!history.may_hold("alpha", 10));
         let second = Record::started("f1", video, 10, "alpha", None);
         ledger.append(&second).unwrap();
         let history = ledger.read().unwrap();
         let unfinished = history.unfinished("f1", "alpha").unwrap();
         assert_eq!(unfinished.attempt, second.attempt);
+        assert!(history.may_hold("alpha", 10));
         assert!(history.unfinished("f1", "beta").is_none());
         assert_ne!(first.attempt, second.attempt);
     }
@@ -547,6 +572,23 @@ mod tests {
         let lines: Vec<usize> = history.damaged.iter().map(|d| d.line).collect();
         assert_eq!(lines, vec![3, 4, 5]);
         assert!(history.damaged.iter().all(|d| !d.trailing));
+    }
+
+    #[test]
+    fn an_unwritable_ledger_is_an_input_error() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: cannot be opened for appending.
+        std::fs::create_dir_all(dir.path().join(FILE_NAME)).unwrap();
+        let ledger = Ledger::at(dir.path().join(FILE_NAME));
+        let err = ledger.check_writable().unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.message().contains(FILE_NAME), "{}", err.message());
+        let record = Record::started("f", Path::new("v"), 1, "a", None);
+        assert!(ledger.append(&record).is_err());
+        assert!(ledger.read().is_err());
+        let fine = Ledger::at(dir.path().join("sub").join(FILE_NAME));
+        fine.check_writable().unwrap();
+        assert!(fine.read().unwrap().records.is_empty());
     }
 
     #[test]

@@ -500,10 +500,13 @@ fn an_interrupted_post_is_resumed_on_the_rerun() {
         "post", "all", video, "--yes", "--only", "youtube", "--title", "Cut",
     ]);
     let deadline = Instant::now() + Duration::from_secs(60);
+    // Killed once bytes are stored and the attempt is in the ledger (its `started` record is
+    // written as soon as the video's hash is known, while the upload runs).
     while emulator.stats("youtube")["bytes_committed"]
         .as_u64()
         .unwrap_or(0)
         == 0
+        || ledger_lines(&home).is_empty()
     {
         assert!(Instant::now() < deadline, "the upload never started");
         assert!(

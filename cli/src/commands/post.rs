@@ -6,6 +6,7 @@
 //! ledger already holds the same content there.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::MultiProgress;
@@ -13,6 +14,7 @@ use keryx_core::ledger::{History, Ledger, Record};
 use keryx_core::{
     Context, Error, Metadata, MetadataFile, Platform, PostReport, PreparedPost, Result, VideoFile,
 };
+use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
 use crate::args::{MetadataArgs, PostArgs};
@@ -37,21 +39,30 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     let video = VideoFile::open(&args.video)?;
     let sidecar = load_sidecar(ctx, &args)?;
     let metadata = metadata_for(sidecar.as_ref(), platform.id(), &args.metadata);
-    let hashing = start_fingerprint(&video);
     let ledger = Ledger::new(&ctx.paths);
     let history = read_ledger(ctx, &ledger).await?;
+    if !args.dry_run {
+        ledger.check_writable()?;
+    }
+    // Only when the ledger may hold this video here does the hash have to be known before the
+    // upload; otherwise it is computed while the upload runs (and not at all for a dry run).
+    let known = history.may_hold(platform.id(), video.size);
+    let fingerprint = Fingerprint::new(&video, known || !args.dry_run);
     let prepared = platform.prepare(ctx, &video, &metadata).await?;
-    let fingerprint = finish_fingerprint(hashing).await?;
 
-    let previous = history.posted(&fingerprint, platform.id());
-    if let Some(previous) = previous {
-        ctx.ui.info(&format!(
-            "note: the ledger already holds this video on {}: {}; posting again as asked",
-            platform.display_name(),
-            posted_where(previous)
-        ));
-    } else if let Some(unfinished) = history.unfinished(&fingerprint, platform.id()) {
-        ctx.ui.info(&unfinished_note(platform, unfinished));
+    let mut previous = None;
+    if known {
+        let hash = fingerprint.get().await?;
+        previous = history.posted(&hash, platform.id()).cloned();
+        if let Some(previous) = &previous {
+            ctx.ui.info(&format!(
+                "note: the ledger already holds this video on {}: {}; posting again as asked",
+                platform.display_name(),
+                posted_where(previous)
+            ));
+        } else if let Some(unfinished) = history.unfinished(&hash, platform.id()) {
+            ctx.ui.info(&unfinished_note(platform, unfinished));
+        }
     }
 
     if args.dry_run {
@@ -64,7 +75,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
                     "dry_run": true,
                     "platform": platform.id(),
                     "plan": plan_json(&plan),
-                    "already_posted": previous.map(already_posted_json),
+                    "already_posted": previous.as_ref().map(already_posted_json),
                 })
             );
         } else {
@@ -79,14 +90,19 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         return Ok(());
     }
 
-    let attempt = start_attempt(&ledger, &fingerprint, &video, platform, prepared.as_ref()).await?;
     let multi = MultiProgress::new();
     let tracker = progress::tracker(mode, &multi, platform.id());
-    let started = Instant::now();
-    let result = prepared.publish(ctx, &tracker).await;
-    end_progress(&tracker, &result, started.elapsed());
+    let (result, _) = publish_recorded(
+        ctx,
+        &ledger,
+        &fingerprint,
+        platform,
+        &video,
+        prepared,
+        &tracker,
+    )
+    .await;
     drop(tracker);
-    finish_attempt(ctx, &ledger, &attempt, &result).await;
     let report = result?;
     print_report(&report, mode);
     Ok(())
@@ -172,29 +188,79 @@ pub(crate) fn metadata_for(
         .overridden_by(&metadata_from_flags(flags))
 }
 
-/// Hashing the video for the ledger, started now so it overlaps the platforms' preflight.
-pub(crate) type Hashing = JoinHandle<(Result<String>, Duration)>;
-
-pub(crate) fn start_fingerprint(video: &VideoFile) -> Hashing {
-    let path = video.path.clone();
-    tokio::spawn(async move {
-        let started = Instant::now();
-        let result = keryx_core::media::fingerprint(&path).await;
-        (result, started.elapsed())
-    })
+/// The video's SHA-256, the ledger's identity of it. Computed on the blocking pool while the
+/// platforms prepare and upload, and awaited only where a decision needs it: when the ledger
+/// may already hold this video on a platform (a post, or an attempt that never finished, of
+/// the same size), or to write a record.
+pub(crate) struct Fingerprint {
+    path: PathBuf,
+    task: Mutex<Option<Hashing>>,
+    /// The hash, or the error's message and hint (an `Error` cannot be cloned to every waiter).
+    value: OnceCell<std::result::Result<String, (String, Option<String>)>>,
 }
 
-pub(crate) async fn finish_fingerprint(hashing: Hashing) -> Result<String> {
-    let (result, elapsed) = hashing
-        .await
-        .map_err(|e| Error::platform("hashing the video stopped unexpectedly").with_source(e))?;
-    let fingerprint = result?;
-    tracing::info!(
-        "fingerprint {}… in {:.3} s",
-        &fingerprint[..12.min(fingerprint.len())],
-        elapsed.as_secs_f64()
-    );
-    Ok(fingerprint)
+/// The hashing task: the result and how long it took.
+type Hashing = JoinHandle<(Result<String>, Duration)>;
+
+impl Fingerprint {
+    /// Starts hashing now if `eager`, else on the first [`Fingerprint::get`].
+    pub(crate) fn new(video: &VideoFile, eager: bool) -> Fingerprint {
+        let fingerprint = Fingerprint {
+            path: video.path.clone(),
+            task: Mutex::new(None),
+            value: OnceCell::new(),
+        };
+        if eager {
+            fingerprint.spawn();
+        }
+        fingerprint
+    }
+
+    fn spawn(&self) {
+        let mut task = self.task.lock().unwrap_or_else(|e| e.into_inner());
+        if task.is_none() {
+            let path = self.path.clone();
+            *task = Some(tokio::spawn(async move {
+                let started = Instant::now();
+                let result = keryx_core::media::fingerprint(&path).await;
+                (result, started.elapsed())
+            }));
+        }
+    }
+
+    /// The hash, waiting for it the first time.
+    pub(crate) async fn get(&self) -> Result<String> {
+        let value = self
+            .value
+            .get_or_init(|| async {
+                self.spawn();
+                let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let Some(task) = task else {
+                    return Err(("hashing the video did not start".to_string(), None));
+                };
+                let (result, elapsed) = match task.await {
+                    Ok(done) => done,
+                    Err(e) => {
+                        return Err((format!("hashing the video stopped unexpectedly: {e}"), None));
+                    }
+                };
+                let hash = result.map_err(|e| (e.to_string(), e.hint().map(str::to_string)))?;
+                tracing::info!(
+                    "fingerprint {}… in {:.3} s",
+                    hash.chars().take(12).collect::<String>(),
+                    elapsed.as_secs_f64()
+                );
+                Ok(hash)
+            })
+            .await;
+        value.clone().map_err(|(message, hint)| {
+            let error = Error::input(message);
+            match hint {
+                Some(hint) => error.with_hint(hint),
+                None => error,
+            }
+        })
+    }
 }
 
 /// The ledger's records; damaged lines are skipped with a warning.
@@ -206,28 +272,49 @@ pub(crate) async fn read_ledger(ctx: &Context, ledger: &Ledger) -> Result<Histor
     Ok(history)
 }
 
-/// Writes the `started` record; failing here stops the post before any byte is sent, since an
-/// attempt the ledger does not know about could later be posted twice.
-pub(crate) async fn start_attempt(
+/// Publishes one prepared post and records the attempt in the ledger: `started` as soon as the
+/// fingerprint is known (at once if it is, else while the upload runs, so hashing never delays
+/// the first byte), and the final record the moment the post ends, before the others finish.
+pub(crate) async fn publish_recorded(
+    ctx: &Context,
     ledger: &Ledger,
-    fingerprint: &str,
-    video: &VideoFile,
+    fingerprint: &Fingerprint,
     platform: &dyn Platform,
-    prepared: &dyn PreparedPost,
-) -> Result<Record> {
+    video: &VideoFile,
+    prepared: Box<dyn PreparedPost>,
+    tracker: &progress::Tracker,
+) -> (Result<PostReport>, Duration) {
     let account = prepared
         .describe()
         .into_iter()
         .find(|(key, _)| key == "account")
         .map(|(_, value)| value);
-    let record = Record::started(fingerprint, &video.path, video.size, platform.id(), account);
-    ledger.append_async(record.clone()).await?;
-    Ok(record)
+    let started_at = keryx_core::ledger::now();
+    let started = Instant::now();
+    let record_start = async {
+        let hash = fingerprint.get().await?;
+        let mut record = Record::started(&hash, &video.path, video.size, platform.id(), account);
+        record.started_at = started_at;
+        ledger.append_async(record.clone()).await?;
+        Ok::<Record, Error>(record)
+    };
+    let (result, attempt) = tokio::join!(prepared.publish(ctx, tracker), record_start);
+    let elapsed = started.elapsed();
+    end_progress(tracker, &result, elapsed);
+    match attempt {
+        Ok(attempt) => finish_attempt(ctx, ledger, &attempt, &result).await,
+        Err(e) => ctx.ui.warn(&format!(
+            "the ledger could not record this {} post: {e}; a rerun of `keryx post all` \
+             cannot know about it",
+            platform.id()
+        )),
+    }
+    (result, elapsed)
 }
 
 /// Writes the attempt's final record. The post has happened (or not) whatever the ledger says,
 /// so a failure here is a loud warning, not a failed post.
-pub(crate) async fn finish_attempt(
+async fn finish_attempt(
     ctx: &Context,
     ledger: &Ledger,
     attempt: &Record,
@@ -253,11 +340,7 @@ pub(crate) async fn finish_attempt(
 }
 
 /// The last line of a platform's progress: the result and how long it took.
-pub(crate) fn end_progress(
-    tracker: &progress::Tracker,
-    result: &Result<PostReport>,
-    elapsed: Duration,
-) {
+fn end_progress(tracker: &progress::Tracker, result: &Result<PostReport>, elapsed: Duration) {
     let seconds = elapsed.as_secs_f64();
     match result {
         Ok(report) => tracker.succeeded(&format!(

@@ -5,20 +5,22 @@
 //!    `prepare` (its limits, metadata rules, credentials and, on a terminal without `--yes`, its
 //!    questions, one platform after another). Every problem is collected; any problem stops
 //!    everything with one list and exit 2. `--dry-run` stops here and prints the plans.
-//! 2. The ledger: the video's SHA-256 is computed while the platforms prepare. A platform that
-//!    already holds a successful post of the same bytes is skipped ("already posted ... use
-//!    --force"). Only platforms whose ledger has a post of the same *size* wait for the hash
-//!    before preparing, so a first post never waits for it.
+//! 2. The ledger: a platform that already holds a successful post of the same bytes (SHA-256)
+//!    is skipped ("already posted ... use --force"); one whose last attempt never finished is
+//!    posted again (YouTube resumes its saved session). The hash is computed on the blocking
+//!    pool from the start; only platforms whose ledger has a post or unfinished attempt of the
+//!    same *size* wait for it, so a first post never does: its hash overlaps the upload.
 //! 3. Every prepared post is published concurrently, each streaming the file on its own, each
-//!    with its own progress bar (or log lines). A failure does not stop the others. Every attempt
-//!    is written to the ledger before its first byte and again when it ends.
+//!    with its own progress bar (or log lines). A failure does not stop the others. Each attempt
+//!    is written to the ledger (`started`) as soon as the hash is known, and again the moment it
+//!    ends, so a crash later in another platform's upload keeps what was already posted.
 //! 4. A summary table (or, with `--json`, one array of results). Exit 0 when every target is
 //!    posted or already posted, 1 when any failed, 2 for bad input.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indicatif::MultiProgress;
 use keryx_core::ledger::{History, Ledger, Record};
@@ -26,8 +28,8 @@ use keryx_core::{Context, Error, Platform, PostReport, PreparedPost, Result, Vid
 use serde::Serialize;
 
 use super::post::{
-    end_progress, finish_attempt, finish_fingerprint, load_sidecar, metadata_for, plan_json,
-    posted_where, read_ledger, start_attempt, start_fingerprint, unfinished_note,
+    Fingerprint, load_sidecar, metadata_for, plan_json, posted_where, publish_recorded,
+    read_ledger, unfinished_note,
 };
 use crate::args::PostArgs;
 use crate::progress;
@@ -77,7 +79,6 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     let video = VideoFile::open(&args.video)
         .map_err(|e| problems.general.push(e))
         .ok();
-    let hashing = video.as_ref().map(start_fingerprint);
     let sidecar = match load_sidecar(ctx, &args) {
         Ok(sidecar) => Some(sidecar),
         Err(e) => {
@@ -93,6 +94,11 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
             History::default()
         }
     };
+    if !args.dry_run
+        && let Err(e) = ledger.check_writable()
+    {
+        problems.general.push(e);
+    }
 
     let mut configured = Vec::new();
     for &platform in &targets {
@@ -110,26 +116,33 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
             let metadata = metadata_for(sidecar.as_ref(), platform.id(), &args.metadata);
             async move { platform.prepare(ctx, video, &metadata).await }
         };
-        // Platforms that may already hold this video wait for the hash; the others prepare
-        // while it is computed.
-        let (maybe_posted, fresh): (Vec<_>, Vec<_>) = configured
+        // Only where the ledger may hold this video (a post or an unfinished attempt of the
+        // same size) must the hash be known before deciding; the others prepare, and later
+        // upload, while it is computed.
+        let (known, fresh): (Vec<_>, Vec<_>) = configured
             .iter()
-            .partition(|p| !args.force && history.posted_with_size(p.id(), video.size));
+            .partition(|p| history.may_hold(p.id(), video.size));
+        let hash = Fingerprint::new(video, !known.is_empty() || !args.dry_run);
         for &platform in &fresh {
             match prepare(platform).await {
                 Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
                 Err(e) => problems.platforms.push((platform, e)),
             }
         }
-        if let Some(hashing) = hashing {
-            match finish_fingerprint(hashing).await {
-                Ok(hash) => fingerprint = Some(hash),
-                Err(e) => problems.general.push(e),
-            }
-        }
-        if let Some(hash) = &fingerprint {
-            for &platform in &maybe_posted {
-                if let Some(record) = history.posted(hash, platform.id()) {
+        let known_hash = match known.is_empty() {
+            true => None,
+            false => match hash.get().await {
+                Ok(hash) => Some(hash),
+                Err(e) => {
+                    problems.general.push(e);
+                    None
+                }
+            },
+        };
+        if let Some(known_hash) = &known_hash {
+            for &platform in &known {
+                let posted = history.posted(known_hash, platform.id());
+                if let Some(record) = posted.filter(|_| !args.force) {
                     // The summary table says it too; under --json it is the only line for people.
                     if mode.json {
                         ctx.ui.info(&format!(
@@ -141,26 +154,22 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
                     plans.push((platform, Plan::AlreadyPosted(Box::new(record.clone()))));
                     continue;
                 }
-                match prepare(platform).await {
-                    Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
-                    Err(e) => problems.platforms.push((platform, e)),
-                }
-            }
-            for (platform, plan) in &plans {
-                if !matches!(plan, Plan::Ready(_)) {
-                    continue;
-                }
-                if let Some(record) = history.posted(hash, platform.id()) {
+                if let Some(record) = posted {
                     ctx.ui.info(&format!(
                         "{}: already {}; posting again (--force)",
                         platform.id(),
                         posted_where(record)
                     ));
-                } else if let Some(record) = history.unfinished(hash, platform.id()) {
-                    ctx.ui.info(&unfinished_note(*platform, record));
+                } else if let Some(record) = history.unfinished(known_hash, platform.id()) {
+                    ctx.ui.info(&unfinished_note(platform, record));
+                }
+                match prepare(platform).await {
+                    Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
+                    Err(e) => problems.platforms.push((platform, e)),
                 }
             }
         }
+        fingerprint = Some(hash);
     }
     plans.sort_by_key(|(p, _)| p.id());
 
@@ -172,7 +181,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         ))));
     }
     let (Some(video), Some(fingerprint)) = (video, fingerprint) else {
-        // Unreachable: without a video or hash there would be a problem above.
+        // Unreachable: without a video or sidecar there would be a problem above.
         return Err(Error::input("the video could not be checked"));
     };
 
@@ -181,17 +190,11 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         return Ok(());
     }
 
-    // Every attempt is in the ledger before the first byte of any of them is sent.
     let mut ready = Vec::new();
     let mut finished = Vec::new();
     for (platform, plan) in plans {
         match plan {
-            Plan::Ready(prepared) => {
-                let attempt =
-                    start_attempt(&ledger, &fingerprint, &video, platform, prepared.as_ref())
-                        .await?;
-                ready.push((platform, prepared, attempt));
-            }
+            Plan::Ready(prepared) => ready.push((platform, prepared)),
             Plan::AlreadyPosted(record) => finished.push(Finished {
                 platform,
                 result: Ending::AlreadyPosted(*record),
@@ -201,26 +204,29 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     }
 
     let multi = MultiProgress::new();
-    let (multi, ledger) = (&multi, &ledger);
-    let posts = ready
-        .into_iter()
-        .map(|(platform, prepared, attempt)| async move {
-            let tracker = progress::tracker(mode, multi, platform.id());
-            let started = Instant::now();
-            let result = prepared.publish(ctx, &tracker).await;
-            let elapsed = started.elapsed();
-            end_progress(&tracker, &result, elapsed);
-            drop(tracker);
-            finish_attempt(ctx, ledger, &attempt, &result).await;
-            Finished {
-                platform,
-                result: match result {
-                    Ok(report) => Ending::Posted(report),
-                    Err(e) => Ending::Failed(e),
-                },
-                elapsed: Some(elapsed),
-            }
-        });
+    let (multi, ledger, fingerprint, video) = (&multi, &ledger, &fingerprint, &video);
+    let posts = ready.into_iter().map(|(platform, prepared)| async move {
+        let tracker = progress::tracker(mode, multi, platform.id());
+        let (result, elapsed) = publish_recorded(
+            ctx,
+            ledger,
+            fingerprint,
+            platform,
+            video,
+            prepared,
+            &tracker,
+        )
+        .await;
+        drop(tracker);
+        Finished {
+            platform,
+            result: match result {
+                Ok(report) => Ending::Posted(report),
+                Err(e) => Ending::Failed(e),
+            },
+            elapsed: Some(elapsed),
+        }
+    });
     finished.extend(join_all(posts.collect()).await);
     finished.sort_by_key(|f| f.platform.id());
 
