@@ -11,7 +11,7 @@ use keryx_core::emulator::Conformance;
 
 use crate::support::*;
 
-fn profile(platform: &str) -> Conformance {
+pub fn profile(platform: &str) -> Conformance {
     keryx_cli::link_platforms();
     keryx_core::find(platform)
         .expect("registered")
@@ -300,6 +300,54 @@ fn stored_secret_values(home: &Home) -> Vec<String> {
     values
 }
 
+/// A missing tool skips locally with a loud message; under CI it fails.
+fn require(tool: &str) -> bool {
+    let found = std::path::Path::new(tool).exists();
+    if !found {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{tool} is required under CI (.ci/run installs it)");
+        }
+        eprintln!("SKIPPED: {tool} is not installed; install it to run this test");
+    }
+    found
+}
+
+/// Headless Chromium opens the printed authorize URL; the emulator approves and redirects to
+/// keryx's loopback, which captures the code.
+pub fn auth_in_real_browser(platform: &str) {
+    if !require("/usr/bin/chromium") {
+        return;
+    }
+    let (mut home, _emulator) = setup(platform);
+    let profile_dir = home.path().join("chromium-profile");
+    let script = home.path().join("browser.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nexec /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+             --disable-background-networking --disable-component-update --disable-sync --user-data-dir={} \"$1\" >/dev/null 2>&1\n",
+            profile_dir.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    home.set_env("BROWSER", script.to_str().unwrap());
+    let mut child = home.spawn(&["auth", platform, "--timeout", "90s"]);
+    let mut lines = Lines::new(child.stderr.take().unwrap());
+    let status = wait_with_timeout(&mut child, Duration::from_secs(120));
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "browser auth failed:\n{}",
+        lines.rest()
+    );
+    assert!(home.config().contains("enabled: true"));
+}
+
 /// Every flow above as its own test, per platform named; also lists the platforms covered.
 macro_rules! conformance {
     ($($platform:ident),* $(,)?) => {
@@ -328,6 +376,10 @@ macro_rules! conformance {
             fn missing_secret() { super::missing_secret(ID) }
             #[test]
             fn no_secret_in_output() { super::no_secret_in_output(ID) }
+            #[test]
+            fn auth_in_real_browser() { super::auth_in_real_browser(ID) }
+            #[test]
+            fn tokens_live_in_the_keychain() { crate::keychain::tokens_live_in_the_keychain(ID) }
         })*
     };
 }
