@@ -208,3 +208,72 @@ fn drafts_mode_ends_in_the_inbox() {
         .expect_stdout("SEND_TO_USER_INBOX")
         .expect_stdout("TikTok app");
 }
+
+/// On a terminal, `keryx post tiktok` walks TikTok's required posting UX (reference §9.4):
+/// nickname, editable caption, disclosure question, privacy with no preset, interactions off
+/// by default, the exact consent line, and a confirmation before anything is sent.
+#[test]
+fn terminal_walks_the_posting_ux() {
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "`script` (bsdutils) is required under CI"
+        );
+        eprintln!("SKIPPED: `script` is not installed; it gives keryx a terminal in this test");
+        return;
+    }
+    let (home, emulator) = authorised();
+    let video = small_video(&home);
+    let command = format!("{KERYX} post tiktok {video} --title 'Sunset over the ridge'");
+    let run_with_answers = |answers: &str| {
+        // `script` gives keryx a pseudo-terminal; the environment is `home.command`'s.
+        let mut cmd = std::process::Command::new("/usr/bin/script");
+        cmd.args(["-qefc", &command, "/dev/null"]);
+        cmd.env_clear();
+        for (key, value) in home.command(&[]).get_envs() {
+            if let Some(value) = value {
+                cmd.env(key, value);
+            }
+        }
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        write_stdin(&mut child, answers);
+        let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+        let mut out = String::new();
+        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+        (status, out)
+    };
+
+    // Keep the caption, no disclosure, declining the final confirmation: nothing is sent.
+    let (status, out) = run_with_answers("\nn\n1\nn\nn\n");
+    assert_eq!(status.code(), Some(2), "{out}");
+    for expected in [
+        "posting as Keryx Demo",
+        "Caption [Sunset over the ridge]",
+        "Who can see this video?",
+        "Allow comments? [y/N]",
+        "By posting, you agree to TikTok's Music Usage Confirmation",
+        "Post this video to TikTok now? [y/N]",
+        "nothing was sent",
+    ] {
+        assert!(
+            out.contains(expected),
+            "the terminal lacks {expected:?}:\n{out}"
+        );
+    }
+    assert_eq!(emulator.stats("tiktok")["inits"], 0);
+
+    // Your brand, comments on, confirmed: posted with exactly those choices.
+    let (status, out) = run_with_answers("\ny\n1\n1\ny\ny\n");
+    assert_eq!(status.code(), Some(0), "{out}");
+    assert!(out.contains("Promotional content"), "{out}");
+    let stats = emulator.stats("tiktok");
+    let post_info = &stats["publishes"][0]["post_info"];
+    assert_eq!(post_info["privacy_level"], "SELF_ONLY", "{stats}");
+    assert_eq!(post_info["disable_comment"], false, "{stats}");
+    assert_eq!(post_info["brand_organic_toggle"], true, "{stats}");
+    assert_eq!(post_info["brand_content_toggle"], false, "{stats}");
+}
