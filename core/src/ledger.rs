@@ -228,16 +228,13 @@ impl History {
         })
     }
 
-    /// Whether the ledger may have something to say about a video of exactly `size` bytes on
-    /// `platform`: a successful post, or an attempt that never finished. Only then is the
-    /// fingerprint needed before deciding anything (the same bytes have the same size), so for
-    /// every other post the hash can be computed while the upload runs.
-    pub fn may_hold(&self, platform: &str, size: u64) -> bool {
-        self.attempts().into_iter().any(|r| {
-            r.platform == platform
-                && r.size == size
-                && matches!(r.result, Outcome::Posted | Outcome::Started)
-        })
+    /// Whether `platform` holds a successful post of a video of exactly `size` bytes. The same
+    /// bytes have the same size, so only then can the fingerprint change what happens; for
+    /// every other post it can be computed while the upload runs.
+    pub fn has_posted_size(&self, platform: &str, size: u64) -> bool {
+        self.records
+            .iter()
+            .any(|r| r.result == Outcome::Posted && r.platform == platform && r.size == size)
     }
 
     /// The latest attempt at this content on `platform`, if it started and never finished.
@@ -488,9 +485,12 @@ mod tests {
         assert!(posted.finished_at.is_some());
         assert!(history.posted("f1", "beta").is_none());
         assert!(history.posted("f2", "alpha").is_none());
-        assert!(history.may_hold("alpha", 10));
-        assert!(!history.may_hold("alpha", 11));
-        assert!(!history.may_hold("beta", 10), "failed attempts say nothing");
+        assert!(history.has_posted_size("alpha", 10));
+        assert!(!history.has_posted_size("alpha", 11));
+        assert!(
+            !history.has_posted_size("beta", 10),
+            "a failed attempt is no post"
+        );
         assert!(history.unfinished("f1", "alpha").is_none());
         #[cfg(unix)]
         {
@@ -514,13 +514,12 @@ mod tests {
             .unwrap();
         let history = ledger.read().unwrap();
         assert!(history.unfinished("f1", "alpha").is_none());
-        assert!(!history.may_hold("alpha", 10));
         let second = Record::started("f1", video, 10, "alpha", None);
         ledger.append(&second).unwrap();
         let history = ledger.read().unwrap();
         let unfinished = history.unfinished("f1", "alpha").unwrap();
         assert_eq!(unfinished.attempt, second.attempt);
-        assert!(history.may_hold("alpha", 10));
+        assert!(!history.has_posted_size("alpha", 10));
         assert!(history.unfinished("f1", "beta").is_none());
         assert_ne!(first.attempt, second.attempt);
     }

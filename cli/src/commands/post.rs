@@ -44,9 +44,10 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     if !args.dry_run {
         ledger.check_writable()?;
     }
-    // Only when the ledger may hold this video here does the hash have to be known before the
-    // upload; otherwise it is computed while the upload runs (and not at all for a dry run).
-    let known = history.may_hold(platform.id(), video.size);
+    // Only when the ledger has a post of this size here must the hash be known before the
+    // upload (to say so); otherwise it is computed while the upload runs, or not at all for a
+    // dry run.
+    let known = history.has_posted_size(platform.id(), video.size);
     let fingerprint = Fingerprint::new(&video, known || !args.dry_run);
     let prepared = platform.prepare(ctx, &video, &metadata).await?;
 
@@ -60,8 +61,6 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
                 platform.display_name(),
                 posted_where(previous)
             ));
-        } else if let Some(unfinished) = history.unfinished(&hash, platform.id()) {
-            ctx.ui.info(&unfinished_note(platform, unfinished));
         }
     }
 
@@ -103,6 +102,11 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     )
     .await;
     drop(tracker);
+    if previous.is_none()
+        && let Some(note) = retried_note(&history, &fingerprint, platform).await
+    {
+        ctx.ui.info(&format!("note: {note}"));
+    }
     let report = result?;
     print_report(&report, mode);
     Ok(())
@@ -365,14 +369,28 @@ pub(crate) fn posted_where(record: &Record) -> String {
     }
 }
 
-pub(crate) fn unfinished_note(platform: &dyn Platform, record: &Record) -> String {
-    format!(
-        "{}: a post of this video started on {} never finished (keryx was stopped); posting \
-         again, resuming the upload where {} allows it",
-        platform.id(),
-        record.when(),
-        platform.display_name()
-    )
+/// What the ledger said about this post, once the hash is known (after the upload, so that
+/// hashing never delays it): it took over an attempt that never finished, or it is a repeat.
+pub(crate) async fn retried_note(
+    history: &History,
+    fingerprint: &Fingerprint,
+    platform: &dyn Platform,
+) -> Option<String> {
+    let hash = fingerprint.get().await.ok()?;
+    if let Some(record) = history.posted(&hash, platform.id()) {
+        return Some(format!(
+            "the ledger already held this video here ({}); posted again (--force)",
+            posted_where(record)
+        ));
+    }
+    history.unfinished(&hash, platform.id()).map(|record| {
+        format!(
+            "a post of this video started on {} never finished (keryx was stopped); this one \
+             took over, resuming the upload where {} allows it",
+            record.when(),
+            platform.display_name()
+        )
+    })
 }
 
 pub(crate) fn already_posted_json(record: &Record) -> serde_json::Value {

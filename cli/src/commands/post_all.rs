@@ -7,9 +7,10 @@
 //!    everything with one list and exit 2. `--dry-run` stops here and prints the plans.
 //! 2. The ledger: a platform that already holds a successful post of the same bytes (SHA-256)
 //!    is skipped ("already posted ... use --force"); one whose last attempt never finished is
-//!    posted again (YouTube resumes its saved session). The hash is computed on the blocking
-//!    pool from the start; only platforms whose ledger has a post or unfinished attempt of the
-//!    same *size* wait for it, so a first post never does: its hash overlaps the upload.
+//!    posted again (YouTube resumes its saved session), and the summary says so. The hash is
+//!    computed on the blocking pool from the start; only platforms whose ledger has a post of
+//!    the same *size* wait for it (to be skipped, or not), so a first post, a retry and
+//!    `--force` never do: their hash overlaps the upload.
 //! 3. Every prepared post is published concurrently, each streaming the file on its own, each
 //!    with its own progress bar (or log lines). A failure does not stop the others. Each attempt
 //!    is written to the ledger (`started`) as soon as the hash is known, and again the moment it
@@ -29,7 +30,7 @@ use serde::Serialize;
 
 use super::post::{
     Fingerprint, load_sidecar, metadata_for, plan_json, posted_where, publish_recorded,
-    read_ledger, unfinished_note,
+    read_ledger, retried_note,
 };
 use crate::args::PostArgs;
 use crate::progress;
@@ -116,12 +117,11 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
             let metadata = metadata_for(sidecar.as_ref(), platform.id(), &args.metadata);
             async move { platform.prepare(ctx, video, &metadata).await }
         };
-        // Only where the ledger may hold this video (a post or an unfinished attempt of the
-        // same size) must the hash be known before deciding; the others prepare, and later
-        // upload, while it is computed.
+        // Only platforms with a post of this size in the ledger can be skipped, so only they
+        // wait for the hash; the others prepare, and later upload, while it is computed.
         let (known, fresh): (Vec<_>, Vec<_>) = configured
             .iter()
-            .partition(|p| history.may_hold(p.id(), video.size));
+            .partition(|p| !args.force && history.has_posted_size(p.id(), video.size));
         let hash = Fingerprint::new(video, !known.is_empty() || !args.dry_run);
         for &platform in &fresh {
             match prepare(platform).await {
@@ -141,8 +141,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         };
         if let Some(known_hash) = &known_hash {
             for &platform in &known {
-                let posted = history.posted(known_hash, platform.id());
-                if let Some(record) = posted.filter(|_| !args.force) {
+                if let Some(record) = history.posted(known_hash, platform.id()) {
                     // The summary table says it too; under --json it is the only line for people.
                     if mode.json {
                         ctx.ui.info(&format!(
@@ -153,15 +152,6 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
                     }
                     plans.push((platform, Plan::AlreadyPosted(Box::new(record.clone()))));
                     continue;
-                }
-                if let Some(record) = posted {
-                    ctx.ui.info(&format!(
-                        "{}: already {}; posting again (--force)",
-                        platform.id(),
-                        posted_where(record)
-                    ));
-                } else if let Some(record) = history.unfinished(known_hash, platform.id()) {
-                    ctx.ui.info(&unfinished_note(platform, record));
                 }
                 match prepare(platform).await {
                     Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
@@ -205,6 +195,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
 
     let multi = MultiProgress::new();
     let (multi, ledger, fingerprint, video) = (&multi, &ledger, &fingerprint, &video);
+    let history = &history;
     let posts = ready.into_iter().map(|(platform, prepared)| async move {
         let tracker = progress::tracker(mode, multi, platform.id());
         let (result, elapsed) = publish_recorded(
@@ -218,12 +209,18 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         )
         .await;
         drop(tracker);
+        let result = match result {
+            Ok(mut report) => {
+                if let Some(note) = retried_note(history, fingerprint, platform).await {
+                    report.notes.push(note);
+                }
+                Ending::Posted(report)
+            }
+            Err(e) => Ending::Failed(e),
+        };
         Finished {
             platform,
-            result: match result {
-                Ok(report) => Ending::Posted(report),
-                Err(e) => Ending::Failed(e),
-            },
+            result,
             elapsed: Some(elapsed),
         }
     });
