@@ -315,6 +315,43 @@ pub fn is_transient_status(status: StatusCode) -> bool {
     )
 }
 
+/// Sends a request until its answer is worth reading: a dropped or refused connection, a 5xx
+/// or a 429 is retried after `backoff` (honouring `Retry-After`), rebuilding the request with
+/// `request` each time. Returns the first other answer, or the last one when `backoff` gives
+/// up; a transport error only when the last try had no answer at all. `what` names the
+/// endpoint in log lines. For small API calls: uploads have their own resume logic.
+pub async fn send_retrying(
+    what: &str,
+    backoff: &mut Backoff,
+    request: impl Fn() -> reqwest::RequestBuilder,
+) -> std::result::Result<reqwest::Response, reqwest::Error> {
+    loop {
+        match request().send().await {
+            Ok(response) => {
+                let status = response.status();
+                if !(is_transient_status(status) || status == StatusCode::TOO_MANY_REQUESTS) {
+                    return Ok(response);
+                }
+                match backoff.next_delay(retry_after(response.headers())) {
+                    Some(delay) => {
+                        tracing::info!("{what} answered {status}; retrying in {delay:?}");
+                        tokio::time::sleep(delay).await;
+                    }
+                    None => return Ok(response),
+                }
+            }
+            Err(e) if is_transient(&e) => match backoff.next_delay(None) {
+                Some(delay) => {
+                    tracing::info!("{what} unreachable ({e}); retrying in {delay:?}");
+                    tokio::time::sleep(delay).await;
+                }
+                None => return Err(e),
+            },
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,10 +3,10 @@
 
 use std::sync::Mutex;
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde::de::DeserializeOwned;
 
-use keryx_core::http::{Backoff, is_transient, is_transient_status, retry_after};
+use keryx_core::http::{Backoff, send_retrying};
 use keryx_core::tokens::{Need, TokenReply, TokenStore};
 use keryx_core::{Context, Error, Result, Secret};
 
@@ -77,67 +77,42 @@ impl App {
         form: &[(&str, &str)],
     ) -> Result<(TokenReply, Option<String>)> {
         let url = self.endpoints.api("/v2/oauth/token/");
-        let mut backoff = Backoff::default();
-        loop {
-            let sent = ctx
-                .http
+        let response = send_retrying("TikTok's token endpoint", &mut Backoff::default(), || {
+            ctx.http
                 .post(&url)
                 .header("Cache-Control", "no-cache")
                 .form(form)
-                .send()
-                .await;
-            let response = match sent {
-                Ok(response) => response,
-                Err(e) if is_transient(&e) => match backoff.next_delay(None) {
-                    Some(delay) => {
-                        tracing::info!(
-                            "TikTok token endpoint unreachable ({e}); retrying in {delay:?}"
-                        );
-                        tokio::time::sleep(delay).await;
-                        continue;
-                    }
-                    None => return Err(unreachable(e)),
-                },
-                Err(e) => return Err(unreachable(e)),
-            };
-            let status = response.status();
-            if (is_transient_status(status) || status == StatusCode::TOO_MANY_REQUESTS)
-                && let Some(delay) = backoff.next_delay(retry_after(response.headers())) {
-                    tracing::info!(
-                        "TikTok token endpoint answered {status}; retrying in {delay:?}"
-                    );
-                    tokio::time::sleep(delay).await;
-                    continue;
-                }
-            let body = response.bytes().await.map_err(unreachable)?;
-            let reply: WireTokenReply = serde_json::from_slice(&body).map_err(|e| {
-                Error::platform(format!(
-                    "TikTok's token endpoint answered {status} with something keryx cannot read"
-                ))
-                .with_source(e)
-            })?;
-            if let Some(error) = &reply.error {
-                return Err(oauth_error(
-                    error,
-                    reply.error_description.as_deref().unwrap_or(""),
-                    reply.log_id.as_deref().unwrap_or(""),
-                ));
-            }
-            let Some(access_token) = reply.access_token.filter(|t| !t.is_empty()) else {
-                return Err(Error::platform(format!(
-                    "TikTok's token endpoint answered {status} without an access token"
-                )));
-            };
-            let scopes = reply.scope.as_deref().map(split_scopes);
-            let token = TokenReply {
-                access_token,
-                expires_in: reply.expires_in,
-                refresh_token: reply.refresh_token.filter(|t| !t.is_empty()),
-                refresh_expires_in: reply.refresh_expires_in,
-                scopes,
-            };
-            return Ok((token, reply.open_id));
+        })
+        .await
+        .map_err(unreachable)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(unreachable)?;
+        let reply: WireTokenReply = serde_json::from_slice(&body).map_err(|e| {
+            Error::platform(format!(
+                "TikTok's token endpoint answered {status} with something keryx cannot read"
+            ))
+            .with_source(e)
+        })?;
+        if let Some(error) = &reply.error {
+            return Err(oauth_error(
+                error,
+                reply.error_description.as_deref().unwrap_or(""),
+                reply.log_id.as_deref().unwrap_or(""),
+            ));
         }
+        let Some(access_token) = reply.access_token.filter(|t| !t.is_empty()) else {
+            return Err(Error::platform(format!(
+                "TikTok's token endpoint answered {status} without an access token"
+            )));
+        };
+        let token = TokenReply {
+            access_token,
+            expires_in: reply.expires_in,
+            refresh_token: reply.refresh_token.filter(|t| !t.is_empty()),
+            refresh_expires_in: reply.refresh_expires_in,
+            scopes: reply.scope.as_deref().map(split_scopes),
+        };
+        Ok((token, reply.open_id))
     }
 }
 
@@ -228,60 +203,39 @@ impl<'a> Session<'a> {
         body: Option<&serde_json::Value>,
     ) -> Result<T> {
         let url = self.app.endpoints.api(path);
+        let payload = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
         let mut backoff = Backoff::default();
         let mut token_swaps = 0;
         loop {
             let token = self.current();
-            let mut request = self
-                .ctx
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(token.expose());
-            if let Some(body) = body {
-                // TikTok asks for this exact content type (§5.1).
-                request = request
-                    .header("Content-Type", "application/json; charset=UTF-8")
-                    .body(serde_json::to_vec(body).unwrap_or_default());
-            }
-            let response = match request.send().await {
-                Ok(response) => response,
-                Err(e) if is_transient(&e) => match backoff.next_delay(None) {
-                    Some(delay) => {
-                        tracing::info!("TikTok {path} unreachable ({e}); retrying in {delay:?}");
-                        tokio::time::sleep(delay).await;
-                        continue;
-                    }
-                    None => return Err(unreachable(e)),
-                },
-                Err(e) => return Err(unreachable(e)),
-            };
-            let status = response.status();
-            let wait = retry_after(response.headers());
-            let bytes = response.bytes().await.map_err(unreachable)?;
-            let envelope: Option<Envelope<T>> = serde_json::from_slice(&bytes).ok();
-            let code = envelope
-                .as_ref()
-                .map(|e| e.error.code.as_str())
-                .unwrap_or("");
-            let retryable = is_transient_status(status)
-                || status == StatusCode::TOO_MANY_REQUESTS
-                || code == "rate_limit_exceeded"
-                || code == "internal_error";
-            if retryable
-                && let Some(delay) = backoff.next_delay(wait) {
-                    tracing::info!("TikTok {path} answered {status} {code}; retrying in {delay:?}");
-                    tokio::time::sleep(delay).await;
-                    continue;
+            let what = format!("TikTok {path}");
+            let response = send_retrying(&what, &mut backoff, || {
+                let request = self
+                    .ctx
+                    .http
+                    .request(method.clone(), &url)
+                    .bearer_auth(token.expose());
+                match &payload {
+                    // TikTok asks for this exact content type (§5.1).
+                    Some(payload) => request
+                        .header("Content-Type", "application/json; charset=UTF-8")
+                        .body(payload.clone()),
+                    None => request,
                 }
-            let Some(envelope) = envelope else {
+            })
+            .await
+            .map_err(unreachable)?;
+            let status = response.status();
+            let bytes = response.bytes().await.map_err(unreachable)?;
+            let Some(envelope) = serde_json::from_slice::<Envelope<T>>(&bytes).ok() else {
                 return Err(Error::platform(format!(
-                    "TikTok {path} answered {status} with something keryx cannot read"
+                    "{what} answered {status} with something keryx cannot read"
                 )));
             };
             if envelope.error.code == "ok" {
-                return envelope.data.ok_or_else(|| {
-                    Error::platform(format!("TikTok {path} answered ok without data"))
-                });
+                return envelope
+                    .data
+                    .ok_or_else(|| Error::platform(format!("{what} answered ok without data")));
             }
             if envelope.error.code == "access_token_invalid" && token_swaps < MAX_TOKEN_SWAPS {
                 token_swaps += 1;

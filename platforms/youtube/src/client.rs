@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
-use keryx_core::http::{Backoff, is_transient, is_transient_status, retry_after};
+use keryx_core::http::{Backoff, retry_after, send_retrying};
 use keryx_core::tokens::{Need, TokenReply, TokenStore};
 use keryx_core::{Context, Error, Result, Secret};
 
@@ -90,61 +90,42 @@ impl App {
         grant: Grant,
     ) -> Result<TokenReply> {
         let url = self.endpoints.token();
-        let mut backoff = Backoff::default();
-        loop {
-            let response = match ctx.http.post(&url).form(form).send().await {
-                Ok(response) => response,
-                Err(e) if is_transient(&e) => match backoff.next_delay(None) {
-                    Some(delay) => {
-                        tracing::info!(
-                            "Google's token endpoint unreachable ({e}); retrying in {delay:?}"
-                        );
-                        tokio::time::sleep(delay).await;
-                        continue;
-                    }
-                    None => return Err(unreachable("Google's token endpoint", e)),
-                },
-                Err(e) => return Err(unreachable("Google's token endpoint", e)),
-            };
-            let status = response.status();
-            if (is_transient_status(status) || status == StatusCode::TOO_MANY_REQUESTS)
-                && let Some(delay) = backoff.next_delay(retry_after(response.headers()))
-            {
-                tracing::info!("Google's token endpoint answered {status}; retrying in {delay:?}");
-                tokio::time::sleep(delay).await;
-                continue;
-            }
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| unreachable("Google's token endpoint", e))?;
-            let reply: WireTokenReply = serde_json::from_slice(&body).map_err(|e| {
-                Error::platform(format!("Google's token endpoint answered {status} with something keryx cannot read"))
-                    .with_source(e)
-                    .with_hint("if platforms.youtube.base_url is set, check that it points at a Google-compatible server")
-            })?;
-            if let Some(error) = &reply.error {
-                return Err(oauth_error(
-                    grant,
-                    error,
-                    reply.error_description.as_deref().unwrap_or(""),
-                    reply.error_subtype.as_deref(),
-                ));
-            }
-            let Some(access_token) = reply.access_token.filter(|t| !t.is_empty()) else {
-                return Err(Error::platform(format!(
-                    "Google's token endpoint answered {status} without an access token"
-                ))
-                .with_hint("try again; if it persists, run `keryx auth youtube` again"));
-            };
-            return Ok(TokenReply {
-                access_token,
-                expires_in: reply.expires_in,
-                refresh_token: reply.refresh_token.filter(|t| !t.is_empty()),
-                refresh_expires_in: reply.refresh_token_expires_in,
-                scopes: reply.scope.as_deref().map(split_scopes),
-            });
+        let response = send_retrying("Google's token endpoint", &mut Backoff::default(), || {
+            ctx.http.post(&url).form(form)
+        })
+        .await
+        .map_err(|e| unreachable("Google's token endpoint", e))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| unreachable("Google's token endpoint", e))?;
+        let reply: WireTokenReply = serde_json::from_slice(&body).map_err(|e| {
+            Error::platform(format!("Google's token endpoint answered {status} with something keryx cannot read"))
+                .with_source(e)
+                .with_hint("if platforms.youtube.base_url is set, check that it points at a Google-compatible server")
+        })?;
+        if let Some(error) = &reply.error {
+            return Err(oauth_error(
+                grant,
+                error,
+                reply.error_description.as_deref().unwrap_or(""),
+                reply.error_subtype.as_deref(),
+            ));
         }
+        let Some(access_token) = reply.access_token.filter(|t| !t.is_empty()) else {
+            return Err(Error::platform(format!(
+                "Google's token endpoint answered {status} without an access token"
+            ))
+            .with_hint("try again; if it persists, run `keryx auth youtube` again"));
+        };
+        Ok(TokenReply {
+            access_token,
+            expires_in: reply.expires_in,
+            refresh_token: reply.refresh_token.filter(|t| !t.is_empty()),
+            refresh_expires_in: reply.refresh_token_expires_in,
+            scopes: reply.scope.as_deref().map(split_scopes),
+        })
     }
 }
 
@@ -238,25 +219,11 @@ impl<'a> Session<'a> {
         let mut swapped_token = false;
         loop {
             let token = self.current();
-            let response = match self
-                .ctx
-                .http
-                .get(&url)
-                .bearer_auth(token.expose())
-                .send()
-                .await
-            {
-                Ok(response) => response,
-                Err(e) if is_transient(&e) => match backoff.next_delay(None) {
-                    Some(delay) => {
-                        tracing::info!("YouTube {what} unreachable ({e}); retrying in {delay:?}");
-                        tokio::time::sleep(delay).await;
-                        continue;
-                    }
-                    None => return Err(unreachable("YouTube", e)),
-                },
-                Err(e) => return Err(unreachable("YouTube", e)),
-            };
+            let response = send_retrying(&format!("YouTube {what}"), &mut backoff, || {
+                self.ctx.http.get(&url).bearer_auth(token.expose())
+            })
+            .await
+            .map_err(|e| unreachable("YouTube", e))?;
             let status = response.status();
             let wait = retry_after(response.headers());
             let body = response
@@ -281,9 +248,8 @@ impl<'a> Session<'a> {
                 self.replace(&token).await?;
                 continue;
             }
-            if (is_transient_status(status)
-                || status == StatusCode::TOO_MANY_REQUESTS
-                || is_rate_limit(reason))
+            // Google also says "slow down" with a 403 and a rate-limit reason (§3.7).
+            if is_rate_limit(reason)
                 && let Some(delay) = backoff.next_delay(wait)
             {
                 tracing::info!("YouTube {what} answered {status} {reason}; retrying in {delay:?}");
