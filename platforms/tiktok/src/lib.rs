@@ -21,8 +21,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use keryx_core::{
-    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PreparedPost,
-    Registration, Result, VideoFile,
+    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PreparedPost, Registration,
+    Result, VideoFile,
 };
 
 pub use config::TikTokConfig;
@@ -47,7 +47,6 @@ impl Platform for TikTok {
     fn check_config(&self, ctx: &Context) -> Result<()> {
         TikTokConfig::load(ctx).map(|_| ())
     }
-
 
     async fn authorize(&self, ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
         auth::authorize(ctx, options).await

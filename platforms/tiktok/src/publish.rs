@@ -244,19 +244,20 @@ fn choose(
         && p.confirm(
             "Does this video promote a brand, product or service? (commercial content disclosure)",
             false,
-        )? {
-            let options = [
-                "Your brand (promoting yourself)".to_string(),
-                "Branded content (a third party)".to_string(),
-                "Both".to_string(),
-            ];
-            let pick = p.select(
-                "You need to indicate if your content promotes yourself, a third party, or both.",
-                &options,
-            )?;
-            your_brand = pick != 1;
-            branded = pick != 0;
-        }
+        )?
+    {
+        let options = [
+            "Your brand (promoting yourself)".to_string(),
+            "Branded content (a third party)".to_string(),
+            "Both".to_string(),
+        ];
+        let pick = p.select(
+            "You need to indicate if your content promotes yourself, a third party, or both.",
+            &options,
+        )?;
+        your_brand = pick != 1;
+        branded = pick != 0;
+    }
     if branded {
         ctx.ui
             .info("Your video will be labeled as 'Paid partnership'.");

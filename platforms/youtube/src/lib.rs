@@ -23,8 +23,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use keryx_core::{
-    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PreparedPost,
-    Registration, Result, VideoFile,
+    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PreparedPost, Registration,
+    Result, VideoFile,
 };
 
 pub use config::YouTubeConfig;
@@ -49,7 +49,6 @@ impl Platform for YouTube {
     fn check_config(&self, ctx: &Context) -> Result<()> {
         YouTubeConfig::load(ctx).map(|_| ())
     }
-
 
     async fn authorize(&self, ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
         auth::authorize(ctx, options).await

@@ -99,7 +99,6 @@ impl YouTubeEmulator {
             }),
         })
     }
-
 }
 
 impl Emulator for YouTubeEmulator {
