@@ -324,7 +324,7 @@ pub fn auth_in_real_browser(platform: &str) {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nexec /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+            "#!/bin/sh\n# Headless Chromium never exits by itself: bounded, so no test leaves one running.\nexec timeout 20 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
              --disable-background-networking --disable-component-update --disable-sync --user-data-dir={} \"$1\" >/dev/null 2>&1\n",
             profile_dir.display()
         ),
