@@ -125,9 +125,8 @@ impl Progress for Bar {
             }
             (None, _) => "{prefix:>8} {spinner} {msg}",
         };
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            self.bar.set_style(style.progress_chars("=> "));
-        }
+        // Message and length first, so the new style never draws with the last phase's.
+        self.bar.set_message(name.to_string());
         match total {
             Some(total) => {
                 self.bar.disable_steady_tick();
@@ -136,7 +135,9 @@ impl Progress for Bar {
             }
             None => self.bar.enable_steady_tick(Duration::from_millis(120)),
         }
-        self.bar.set_message(name.to_string());
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            self.bar.set_style(style.progress_chars("=> "));
+        }
     }
 
     fn set_position(&self, bytes: u64) {

@@ -213,6 +213,19 @@ fn a_failure_does_not_stop_the_others_and_a_rerun_posts_only_what_is_missing() {
     assert_eq!(youtube_videos(&emulator), 1);
     assert_eq!(tiktok_posts(&emulator), 0);
 
+    // Still failing: --json gives the array (and nothing else on stdout), exit 1.
+    let run = home.run(&[
+        "post", "all", &video, "--yes", "--title", "Partial", "--json",
+    ]);
+    run.expect_code(1);
+    let results = run.json();
+    assert_schema(&results);
+    let tiktok = entry(&results, "tiktok");
+    assert_eq!(tiktok["result"], "failed", "{tiktok}");
+    assert!(tiktok["errors"][0]["message"].is_string(), "{tiktok}");
+    assert!(tiktok["errors"][0]["hint"].is_string(), "{tiktok}");
+    assert_eq!(entry(&results, "youtube")["result"], "already_posted");
+
     // The rerun: YouTube is skipped before any upload, TikTok is posted.
     emulator.configure("tiktok", "fail_reason: null\n");
     let puts_before = emulator.stats("youtube")["upload_puts"].clone();
