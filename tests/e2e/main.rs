@@ -6,6 +6,7 @@ mod conformance;
 mod demo;
 mod docs;
 mod emulator_cli;
+mod post_all;
 mod shell;
 mod support;
 mod tiktok;
