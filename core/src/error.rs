@@ -37,12 +37,22 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Bad usage, config or input (exit 2).
     pub fn input(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Input, message: message.into(), hint: None, source: None }
+        Error {
+            kind: ErrorKind::Input,
+            message: message.into(),
+            hint: None,
+            source: None,
+        }
     }
 
     /// The platform refused or failed (exit 1).
     pub fn platform(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Platform, message: message.into(), hint: None, source: None }
+        Error {
+            kind: ErrorKind::Platform,
+            message: message.into(),
+            hint: None,
+            source: None,
+        }
     }
 
     /// What the user should do next, printed on its own line after the message.
@@ -102,6 +112,8 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }

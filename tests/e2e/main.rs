@@ -6,6 +6,9 @@ mod conformance;
 mod demo;
 mod docs;
 mod emulator_cli;
+mod keychain;
+#[path = "../../core/tests/support/keyring_session.rs"]
+mod keyring_session;
 mod post_all;
 mod shell;
 mod support;
