@@ -160,8 +160,8 @@ impl Config {
         if !self.sections.contains_key(platform) {
             return Ok(None);
         }
-        let seed = SectionTopSeed::<T> {
-            platform,
+        let seed = PathSeed::<T> {
+            path: &["platforms", platform],
             marker: PhantomData,
         };
         seed.deserialize(serde_yaml::Deserializer::from_str(&self.text))
@@ -758,13 +758,15 @@ impl<'de> Visitor<'de> for StoredSeed {
     }
 }
 
-/// The whole document, looking only for `platforms.<platform>`, deserialised as `T`.
-struct SectionTopSeed<'a, T> {
-    platform: &'a str,
+/// Walks nested mappings along `path` (e.g. `["platforms", "tiktok"]`), skipping every other
+/// key unparsed, and deserialises what is at the end as `T`. Going through the document itself
+/// (not a `Value`) keeps serde_yaml's line and column in `T`'s errors.
+struct PathSeed<'a, T> {
+    path: &'a [&'a str],
     marker: PhantomData<T>,
 }
 
-impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for SectionTopSeed<'_, T> {
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for PathSeed<'_, T> {
     type Value = Option<T>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
@@ -772,7 +774,7 @@ impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for SectionTopSeed<'_, T> {
     }
 }
 
-impl<'de, T: Deserialize<'de>> Visitor<'de> for SectionTopSeed<'_, T> {
+impl<'de, T: Deserialize<'de>> Visitor<'de> for PathSeed<'_, T> {
     type Value = Option<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -792,60 +794,20 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for SectionTopSeed<'_, T> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
+        let Some((wanted, rest)) = self.path.split_first() else {
+            return Ok(None);
+        };
         let mut found = None;
         while let Some(key) = map.next_key::<String>()? {
-            if key == "platforms" {
-                found = map.next_value_seed(SectionPlatformsSeed::<T> {
-                    platform: self.platform,
-                    marker: PhantomData,
-                })?;
-            } else {
+            if key != *wanted {
                 map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
-}
-
-struct SectionPlatformsSeed<'a, T> {
-    platform: &'a str,
-    marker: PhantomData<T>,
-}
-
-impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for SectionPlatformsSeed<'_, T> {
-    type Value = Option<T>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
-        deserializer.deserialize_option(self)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for SectionPlatformsSeed<'_, T> {
-    type Value = Option<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a mapping from platform name to its settings")
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
-        let mut found = None;
-        while let Some(key) = map.next_key::<String>()? {
-            if key == self.platform {
+            } else if rest.is_empty() {
                 found = Some(map.next_value_seed(NullableSection::<T>(PhantomData))?);
             } else {
-                map.next_value::<IgnoredAny>()?;
+                found = map.next_value_seed(PathSeed::<T> {
+                    path: rest,
+                    marker: PhantomData,
+                })?;
             }
         }
         Ok(found)
