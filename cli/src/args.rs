@@ -12,7 +12,8 @@ use clap::{Args, Parser, Subcommand};
     version,
     about = "Publish a finished video to several platforms at once.",
     long_about = "Publish a finished video to several platforms at once.\n\n\
-        Set up each platform once with `keryx auth <platform>`, then `keryx post <platform> VIDEO`.\n\
+        Set up each platform once with `keryx auth <platform>`, then `keryx post all VIDEO`\n\
+        (or `keryx post <platform> VIDEO`). Try it first with `keryx demo`.\n\
         Config: --config, else $KERYX_CONFIG, else ~/.config/keryx/config.yaml.",
     after_help = "Exit codes: 0 done, 1 a platform refused or failed, 2 bad usage, config or input."
 )]
@@ -143,6 +144,7 @@ pub struct MetadataArgs {
     #[arg(long)]
     pub title: Option<String>,
 
+    /// Description (where a platform has only a caption, it follows the title there).
     #[arg(long)]
     pub description: Option<String>,
 
