@@ -168,6 +168,21 @@ impl Config {
             .map_err(|e| self.section_error(platform, &e))
     }
 
+    /// [`Config::section`] for a platform that cannot work without one: a missing section (or
+    /// a missing config file) is an error whose hint is `how`, the lines to add and where to
+    /// read more.
+    pub fn require_section<T: DeserializeOwned>(&self, platform: &str, how: &str) -> Result<T> {
+        if let Some(section) = self.section(platform)? {
+            return Ok(section);
+        }
+        let message = if self.exists() {
+            format!("{}: no `platforms.{platform}` section", self.path.display())
+        } else {
+            format!("there is no config file at {}", self.path.display())
+        };
+        Err(Error::input(message).with_hint(how.to_string()))
+    }
+
     /// Errors from an empty section (`tiktok:` alone) carry no position of their own (serde_yaml
     /// marks only errors raised while it reads a node), so the section's key line is found here.
     fn section_error(&self, platform: &str, err: &serde_yaml::Error) -> Error {

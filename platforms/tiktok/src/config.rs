@@ -47,13 +47,10 @@ fn default_privacy() -> Privacy {
 impl TikTokConfig {
     /// The section, or an error saying how to write one.
     pub fn load(ctx: &Context) -> Result<TikTokConfig> {
-        let config: Option<TikTokConfig> = ctx.config.section("tiktok")?;
-        let config = config.ok_or_else(|| {
-            Error::input(format!("{}: no `platforms.tiktok` section", ctx.config.path().display()))
-                .with_hint(
-                    "add:\nplatforms:\n  tiktok:\n    client_key: <your app's client key>\n    privacy: SELF_ONLY\n(see docs/tiktok.md)",
-                )
-        })?;
+        let config: TikTokConfig = ctx.config.require_section(
+            "tiktok",
+            "add:\nplatforms:\n  tiktok:\n    client_key: <your app's client key>\n    privacy: SELF_ONLY\n(see docs/tiktok.md)",
+        )?;
         if config.client_key.trim().is_empty() {
             return Err(Error::input(format!(
                 "{}: platforms.tiktok.client_key is empty",

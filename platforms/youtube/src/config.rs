@@ -60,14 +60,12 @@ impl YouTubeConfig {
 
     pub fn from_config(config: &keryx_core::config::Config) -> Result<YouTubeConfig> {
         let file = config.path().display().to_string();
-        let section: Option<YouTubeConfig> = config.section("youtube")?;
-        let section = section.ok_or_else(|| {
-            Error::input(format!("{file}: no `platforms.youtube` section")).with_hint(
-                "run `keryx auth youtube --client-secrets client_secret.json` with the Desktop app \
-                 credentials downloaded from the Google Cloud console, or add:\nplatforms:\n  youtube:\n    \
-                 client_id: <id>.apps.googleusercontent.com\n    privacy: private\n(see docs/youtube.md)",
-            )
-        })?;
+        let section: YouTubeConfig = config.require_section(
+            "youtube",
+            "run `keryx auth youtube --client-secrets client_secret.json` with the Desktop app \
+             credentials downloaded from the Google Cloud console, or add:\nplatforms:\n  youtube:\n    \
+             client_id: <id>.apps.googleusercontent.com\n    privacy: private\n(see docs/youtube.md)",
+        )?;
         section.validate(&file)?;
         Ok(section)
     }
