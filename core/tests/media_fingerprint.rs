@@ -1,7 +1,6 @@
 //! `media::fingerprint`: SHA-256 of the whole file, streamed.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use keryx_core::ErrorKind;
 use keryx_core::media::{VideoFile, fingerprint};
@@ -58,29 +57,4 @@ async fn missing_file_is_an_input_error() {
     let err = fingerprint(&dir.path().join("gone.mp4")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Input);
     assert!(err.message().contains("gone.mp4 does not exist"), "{err}");
-}
-
-/// Throughput on a 1 GiB file (real bytes, not a sparse hole), warm page cache. Run with
-/// `cargo test --release -p keryx-core --test media_fingerprint -- --ignored --nocapture`.
-#[tokio::test]
-#[ignore = "benchmark: writes 1 GiB; run in release"]
-async fn throughput_one_gib() {
-    use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gib.bin");
-    let block = patterned(1 << 20);
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    for i in 0..1024u32 {
-        file.write_all(&i.to_be_bytes()).unwrap();
-        file.write_all(&block[4..]).unwrap();
-    }
-    file.into_inner().unwrap().sync_all().unwrap();
-    let mut best = Duration::MAX;
-    for _ in 0..3 {
-        let started = Instant::now();
-        fingerprint(&path).await.unwrap();
-        best = best.min(started.elapsed());
-    }
-    let rate = 1024.0 / best.as_secs_f64();
-    eprintln!("fingerprint: 1 GiB in {best:?} = {rate:.0} MiB/s (best of 3)");
 }
