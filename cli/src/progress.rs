@@ -6,13 +6,26 @@
 //! logs, pipes) there are no bars: one plain line per phase and per ~10% of the bytes, prefixed
 //! with the platform. `-q` shows neither; `NO_COLOR` drops the colours.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use keryx_core::Progress;
 
 use crate::ui::OutputMode;
+
+/// The terminal's one progress display. Bars are drawn on it, and every message keryx prints
+/// on stderr goes through it too ([`print_line`]), so a warning in the middle of an upload
+/// appears above the bars instead of leaving a half-drawn bar behind.
+pub fn display() -> &'static MultiProgress {
+    static DISPLAY: OnceLock<MultiProgress> = OnceLock::new();
+    DISPLAY.get_or_init(MultiProgress::new)
+}
+
+/// Prints a line on stderr without tearing the progress bars (plainly when there are none).
+pub fn print_line(line: &str) {
+    display().suspend(|| eprintln!("{line}"));
+}
 
 /// The progress display of one platform's post, which can also say how the post ended.
 /// Dropped without [`Tracker::succeeded`] or [`Tracker::failed`], a bar stops where it stood.

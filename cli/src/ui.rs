@@ -8,6 +8,8 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use keryx_core::{Error, Prompter, Result, Ui};
 
+use crate::progress::print_line;
+
 /// What the global flags and the terminal say about output.
 #[derive(Debug, Clone, Copy)]
 pub struct OutputMode {
@@ -47,16 +49,16 @@ impl TerminalUi {
 impl Ui for TerminalUi {
     fn info(&self, message: &str) {
         if !self.mode.quiet {
-            eprintln!("{message}");
+            print_line(message);
         }
     }
 
     fn show(&self, message: &str) {
-        eprintln!("{message}");
+        print_line(message);
     }
 
     fn warn(&self, message: &str) {
-        eprintln!("warning: {message}");
+        print_line(&format!("warning: {message}"));
     }
 
     fn prompter(&self) -> Option<&dyn Prompter> {

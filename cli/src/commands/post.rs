@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::MultiProgress;
 use keryx_core::ledger::{History, Ledger, Record};
 use keryx_core::{
     Context, Error, Metadata, MetadataFile, Platform, PostReport, PreparedPost, Result, VideoFile,
@@ -89,8 +88,8 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         return Ok(());
     }
 
-    let multi = MultiProgress::new();
-    let tracker = progress::tracker(mode, &multi, platform.id());
+    let multi = progress::display();
+    let tracker = progress::tracker(mode, multi, platform.id());
     let (result, _) = publish_recorded(
         ctx,
         &ledger,

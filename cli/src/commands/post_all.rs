@@ -23,7 +23,6 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use indicatif::MultiProgress;
 use keryx_core::ledger::{History, Ledger, Record};
 use keryx_core::{Context, Error, Platform, PostReport, PreparedPost, Result, VideoFile};
 use serde::Serialize;
@@ -193,8 +192,8 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         }
     }
 
-    let multi = MultiProgress::new();
-    let (multi, ledger, fingerprint, video) = (&multi, &ledger, &fingerprint, &video);
+    let multi = progress::display();
+    let (ledger, fingerprint, video) = (&ledger, &fingerprint, &video);
     let history = &history;
     let posts = ready.into_iter().map(|(platform, prepared)| async move {
         let tracker = progress::tracker(mode, multi, platform.id());
