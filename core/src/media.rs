@@ -86,29 +86,87 @@ impl fmt::Display for VideoCodec {
     }
 }
 
+/// Which structure of the file the duration was read from. Shown by `--dry-run --json`, so
+/// that a duration a platform disputes can be traced to what keryx believed and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurationSource {
+    /// MP4 `mvhd`: the movie header of a file whose samples are all in `moov`.
+    MovieHeader,
+    /// MP4 `mdhd` (with `elst`): the tracks' own durations, when `mvhd` gives none.
+    TrackHeaders,
+    /// MP4 `mehd`: the whole duration of a fragmented file, written by its muxer.
+    FragmentHeader,
+    /// MP4 `sidx`: the segment index of a fragmented (DASH/CMAF) file.
+    SegmentIndex,
+    /// MP4 `moof`: the sample durations of every fragment, added up.
+    Fragments,
+    /// WebM `Info` → `Duration`.
+    SegmentInfo,
+    /// WebM without a Duration (a live recording): the timestamp of the last block.
+    LastBlock,
+}
+
+impl DurationSource {
+    /// A short stable name, for JSON output and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DurationSource::MovieHeader => "mvhd",
+            DurationSource::TrackHeaders => "mdhd",
+            DurationSource::FragmentHeader => "mehd",
+            DurationSource::SegmentIndex => "sidx",
+            DurationSource::Fragments => "moof",
+            DurationSource::SegmentInfo => "webm_duration",
+            DurationSource::LastBlock => "webm_last_block",
+        }
+    }
+}
+
 /// A video on disk, checked and probed. Never holds the file's bytes.
 #[derive(Debug, Clone)]
 pub struct VideoFile {
     pub path: PathBuf,
     pub size: u64,
     pub container: Container,
+    /// `None` when the header does not say and cannot be worked out from the file's index;
+    /// platforms with a maximum length refuse such a file rather than guess.
     pub duration: Option<Duration>,
+    pub duration_source: Option<DurationSource>,
     /// Display width and height (after any rotation in the header).
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// The size of the encoded pictures, before rotation or aspect-ratio scaling.
+    pub coded_width: Option<u32>,
+    pub coded_height: Option<u32>,
+    /// Degrees (0, 90, 180 or 270) a player turns the picture, counter-clockwise, as ffprobe
+    /// reports it; `None` when the header's orientation is not a quarter turn.
+    pub rotation: Option<u16>,
     /// Average frames per second of the video track, when the header says enough to tell.
     pub frame_rate: Option<f64>,
     pub video_codec: Option<VideoCodec>,
+    /// The first sound track's codec, as the container names it (`AAC`, `Opus`, or a raw code).
+    pub audio_codec: Option<String>,
+    /// MP4/MOV: whether the index (`moov`) comes before the media data (`mdat`), which lets a
+    /// server start processing before the upload ends. `None` for WebM or without an `mdat`.
+    pub moov_before_mdat: Option<bool>,
+    /// MP4/MOV: samples in `moof`/`mdat` fragments (OBS, DASH/CMAF, `-movflags frag_keyframe`).
+    pub fragmented: bool,
 }
 
 /// What a container parser learnt from the header; every field may be unknown.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Probe {
     pub duration: Option<Duration>,
+    pub duration_source: Option<DurationSource>,
     pub width: Option<u32>,
     pub height: Option<u32>,
+    pub coded_width: Option<u32>,
+    pub coded_height: Option<u32>,
+    pub rotation: Option<u16>,
     pub frame_rate: Option<f64>,
     pub video_codec: Option<VideoCodec>,
+    pub audio_codec: Option<String>,
+    pub moov_before_mdat: Option<bool>,
+    pub fragmented: bool,
 }
 
 /// Why a header could not be read. Turned into an [`Error::input`] naming the file by
@@ -223,10 +281,17 @@ impl VideoFile {
             size,
             container,
             duration: probe.duration,
+            duration_source: probe.duration_source,
             width: probe.width,
             height: probe.height,
+            coded_width: probe.coded_width,
+            coded_height: probe.coded_height,
+            rotation: probe.rotation,
             frame_rate: probe.frame_rate,
             video_codec: probe.video_codec,
+            audio_codec: probe.audio_codec,
+            moov_before_mdat: probe.moov_before_mdat,
+            fragmented: probe.fragmented,
         })
     }
 

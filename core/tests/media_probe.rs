@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use keryx_core::ErrorKind;
-use keryx_core::media::{Container, VideoCodec, VideoFile};
+use keryx_core::media::{Container, DurationSource, VideoCodec, VideoFile};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -100,13 +100,18 @@ fn quicktime() {
 }
 
 #[test]
-fn fragmented_mp4_keeps_size_even_without_duration() {
-    // ffmpeg's `frag_keyframe+empty_moov` writes an empty initial movie and no `mehd`: the
-    // duration is only in the fragments, which keryx does not scan.
+fn fragmented_mp4_duration_from_its_fragments() {
+    // ffmpeg's `frag_keyframe+empty_moov` writes an empty initial movie (`mvhd` duration 0)
+    // and no `mehd`: the duration is only in the fragments' sample tables.
     let video = open("fragmented.mp4");
     assert_eq!(video.container, Container::Mp4);
-    assert_eq!(video.duration, None);
+    assert!(video.fragmented);
+    assert_eq!(video.moov_before_mdat, Some(true));
+    assert_eq!(video.duration_source, Some(DurationSource::Fragments));
+    assert_one_second(&video);
     assert_eq!((video.width, video.height), (Some(64), Some(48)));
+    let fps = video.frame_rate.expect("frame rate");
+    assert!((fps - 10.0).abs() < 0.01, "{fps}");
 }
 
 #[test]

@@ -1,17 +1,21 @@
 //! ISO base media files (MP4 and QuickTime MOV): the box walk and the few boxes keryx reads.
 //!
 //! Layout used (ISO/IEC 14496-12 and Apple's QuickTime format):
-//! `moov` → `mvhd` (movie duration), `mvex` → `mehd` (fragmented duration), and for each
-//! `trak` → `tkhd` (display size, matrix), `mdia` → `mdhd` (track timescale and duration),
-//! `hdlr` (track kind), `minf` → `stbl` → `stsd` (codec), `stsz` (sample count).
-//! Only those boxes' first few dozen bytes are ever read; `mdat` and the sample tables are
-//! skipped with seeks.
+//! `moov` → `mvhd` (movie duration), `mvex` → `mehd` (fragmented duration) and `trex`
+//! (default sample durations), and for each `trak` → `tkhd` (track id, display size, matrix),
+//! `edts` → `elst` (edit list), `mdia` → `mdhd` (track timescale and duration), `hdlr` (track
+//! kind), `minf` → `stbl` → `stsd` (codec, coded size), `stsz` (sample count). Only those
+//! boxes' first few dozen bytes are ever read; `mdat` and the sample tables are skipped with
+//! seeks. A fragmented file without `mehd` also has its `sidx` or `moof` boxes read, see
+//! [`fragments`].
 
 use std::io::{Read, Seek};
 
 use super::detect::printable;
 use super::reader::{Source, be_i32, be_u16, be_u32, be_u64, ticks_to_duration};
-use super::{Probe, ProbeError, VideoCodec};
+use super::{DurationSource, Probe, ProbeError, VideoCodec};
+
+mod fragments;
 
 /// Upper bound on box headers read inside `moov`. Real files have a few hundred; a crafted
 /// file of millions of 8-byte boxes must not turn a probe into millions of seeks.
@@ -28,6 +32,8 @@ const TRUNCATION_CHECK_BOXES: u32 = 10_000;
 #[derive(Debug, Clone, Copy)]
 struct BoxHdr {
     kind: [u8; 4],
+    /// Where the box starts.
+    start: u64,
     /// Where the payload starts (after the 8- or 16-byte header).
     body: u64,
     end: u64,
@@ -47,6 +53,7 @@ struct Walker<'s, 'a, R> {
 /// What one `trak` says, as far as keryx cares.
 #[derive(Debug, Default)]
 struct Track {
+    id: u32,
     handler: Option<[u8; 4]>,
     enabled: bool,
     /// tkhd width and height, 16.16 fixed point.
@@ -60,6 +67,51 @@ struct Track {
     codec: Option<[u8; 4]>,
     /// Coded size from the visual sample entry, used when tkhd gives none.
     coded_size: Option<(u16, u16)>,
+    /// The edit list; `None` without one (or with one too long to be worth reading).
+    edits: Option<Vec<Edit>>,
+}
+
+/// One `elst` entry: `segment` in the movie's timescale, `media_time` in the track's (-1 for
+/// an empty edit, a pause before the track starts).
+#[derive(Debug, Clone, Copy)]
+struct Edit {
+    segment: u64,
+    media_time: i64,
+}
+
+/// Edit lists longer than this are ignored: real ones have one or two entries, and a
+/// presentation spliced from thousands of pieces is not worth a larger read.
+const MAX_EDITS: usize = 64;
+
+/// What `moov` says.
+struct Movie {
+    timescale: u64,
+    duration: Option<u64>,
+    /// An `mvex` box: the samples are (also) in `moof` fragments after `moov`.
+    fragmented: bool,
+    fragment_duration: Option<u64>,
+    /// `trex` default sample durations, by track id.
+    trex: Vec<(u32, u32)>,
+    tracks: Vec<Track>,
+}
+
+impl Movie {
+    fn timing(&self) -> Vec<fragments::TrackTiming> {
+        self.tracks
+            .iter()
+            .filter(|t| t.timescale > 0)
+            .map(|t| fragments::TrackTiming {
+                id: t.id,
+                timescale: t.timescale,
+                default_duration: self
+                    .trex
+                    .iter()
+                    .find(|(id, _)| *id == t.id)
+                    .map(|(_, d)| *d),
+                moov_ticks: t.duration.unwrap_or(0),
+            })
+            .collect()
+    }
 }
 
 pub(crate) fn probe<R: Read + Seek>(src: &mut Source<'_, R>) -> Result<Probe, ProbeError> {
@@ -68,34 +120,266 @@ pub(crate) fn probe<R: Read + Seek>(src: &mut Source<'_, R>) -> Result<Probe, Pr
         src,
         budget: MAX_BOXES,
     };
-    let mut moov = None;
+    let mut movie: Option<Movie> = None;
+    let mut moov_at = None;
+    let mut first_mdat = None;
+    let mut scan: Option<fragments::Scan> = None;
     let mut pos = 0;
     let mut walked = 0u32;
+    let mut after_moov = 0u32;
     // Walk the top-level boxes past `moov` too, because a box that runs past the end of the
-    // file is how a half-copied video shows, and it is usually the `mdat` at the end.
+    // file is how a half-copied video shows, and it is usually the `mdat` at the end. In a
+    // fragmented file without `mehd` the walk also reads every `moof` (or `sidx`), which is
+    // where the duration is.
     while len - pos >= 8 {
         walked += 1;
-        if moov.is_some() && walked > TRUNCATION_CHECK_BOXES {
-            break;
+        if movie.is_some() {
+            after_moov += 1;
+            match &mut scan {
+                Some(scan) if after_moov > fragments::MAX_TOP_LEVEL_FRAGMENT_BOXES => {
+                    scan.give_up();
+                    break;
+                }
+                None if after_moov > TRUNCATION_CHECK_BOXES => break,
+                _ => {}
+            }
         }
-        if walked > MAX_TOP_LEVEL {
+        if walked > MAX_TOP_LEVEL && movie.is_none() {
             return Err(ProbeError::corrupt(format!(
                 "no `moov` box among its first {MAX_TOP_LEVEL} boxes"
             )));
         }
         let b = walker.header(pos, len, None)?;
-        if &b.kind == b"moov" && moov.is_none() {
-            moov = Some(b);
+        match &b.kind {
+            b"moov" if movie.is_none() => {
+                let parsed = walker.moov(&b)?;
+                if parsed.fragmented && parsed.fragment_duration.is_none() {
+                    scan = Some(fragments::Scan::new(parsed.timing()));
+                }
+                movie = Some(parsed);
+                moov_at = Some(pos);
+            }
+            b"mdat" => {
+                first_mdat.get_or_insert(pos);
+            }
+            b"sidx" => {
+                if let Some(scan) = &mut scan {
+                    scan.sidx(walker.src, &b)?;
+                }
+            }
+            b"moof" => {
+                if let Some(scan) = &mut scan {
+                    // Fragments a trusted `sidx` has already measured are stepped over whole.
+                    if let Some(next) = scan.skip_indexed(walker.src, pos)? {
+                        pos = next;
+                        continue;
+                    }
+                    scan.moof(walker.src, &b)?;
+                }
+            }
+            _ => {}
         }
         pos = b.end;
     }
-    let Some(moov) = moov else {
+    let Some(movie) = movie else {
         return Err(ProbeError::corrupt(
             "it has no `moov` box (the index a player needs to play it); \
              the recording or export may have been interrupted",
         ));
     };
-    walker.moov(&moov)
+    let moov_before_mdat = match (moov_at, first_mdat) {
+        (Some(moov), Some(mdat)) => Some(moov < mdat),
+        _ => None,
+    };
+    finish(movie, scan, moov_before_mdat)
+}
+
+/// Turns what the walk found into the probe's answer.
+fn finish(
+    movie: Movie,
+    scan: Option<fragments::Scan>,
+    moov_before_mdat: Option<bool>,
+) -> Result<Probe, ProbeError> {
+    let tracks = &movie.tracks;
+    let video = tracks
+        .iter()
+        .filter(|t| t.handler.as_ref() == Some(b"vide"))
+        .min_by_key(|t| !t.enabled)
+        .ok_or_else(|| {
+            let mut kinds: Vec<&str> = tracks
+                .iter()
+                .filter_map(|t| t.handler.as_ref().map(track_kind))
+                .collect();
+            kinds.dedup();
+            ProbeError::NoVideoTrack {
+                has: if kinds.is_empty() {
+                    "no tracks at all".to_string()
+                } else {
+                    format!("only {}", kinds.join(", "))
+                },
+            }
+        })?;
+
+    let (duration, duration_source) = movie_duration(&movie, scan.as_ref());
+
+    let coded = video.coded_size.map(|(w, h)| (u32::from(w), u32::from(h)));
+    let (mut width, mut height) = (round_fixed(video.width_fx), round_fixed(video.height_fx));
+    if (width == 0 || height == 0)
+        && let Some((w, h)) = coded
+    {
+        (width, height) = (w, h);
+    }
+    let rotation = video.matrix.and_then(rotation_degrees);
+    if let Some([a, b, c, d]) = video.matrix {
+        // A 90° or 270° rotation moves the scale factors off the diagonal; which way it
+        // turns does not matter for the displayed size, only that width and height swap.
+        let (a, b, c, d) = (i64::from(a), i64::from(b), i64::from(c), i64::from(d));
+        if a.abs() < b.abs() && d.abs() < c.abs() {
+            std::mem::swap(&mut width, &mut height);
+        }
+    }
+
+    // Samples counted in `stsz`, or in the fragments for a fragmented file.
+    let (count, seconds) = match scan.as_ref().and_then(|s| s.samples(video.id)) {
+        Some(found) => found,
+        None => match (video.sample_count, video.duration) {
+            (Some(count), Some(ticks)) if video.timescale > 0 => {
+                (u64::from(count), ticks as f64 / video.timescale as f64)
+            }
+            _ => (0, 0.0),
+        },
+    };
+    let frame_rate = if count > 0 && seconds > 0.0 {
+        let fps = count as f64 / seconds;
+        (fps.is_finite() && fps > 0.0 && fps <= 10_000.0).then_some(fps)
+    } else {
+        None
+    };
+
+    let audio_codec = tracks
+        .iter()
+        .filter(|t| t.handler.as_ref() == Some(b"soun"))
+        .min_by_key(|t| !t.enabled)
+        .and_then(|t| t.codec.as_ref())
+        .map(audio_codec_name);
+
+    Ok(Probe {
+        duration,
+        duration_source,
+        width: (width > 0).then_some(width),
+        height: (height > 0).then_some(height),
+        coded_width: coded.map(|c| c.0).filter(|&w| w > 0),
+        coded_height: coded.map(|c| c.1).filter(|&h| h > 0),
+        rotation,
+        frame_rate,
+        video_codec: video.codec.map(|c| codec_from_fourcc(&c)),
+        audio_codec,
+        moov_before_mdat,
+        fragmented: movie.fragmented,
+    })
+}
+
+/// The movie's duration and where it came from. A file with all its samples in `moov` says
+/// it in `mvhd` (edit lists included); a fragmented one in `mehd` when the muxer knew it,
+/// else only its `sidx` index or its fragments can tell, and a track's edit list then shifts
+/// or trims what they say.
+fn movie_duration(
+    movie: &Movie,
+    scan: Option<&fragments::Scan>,
+) -> (Option<std::time::Duration>, Option<DurationSource>) {
+    let from_ticks = |ticks: u64, source| match ticks_to_duration(ticks, movie.timescale) {
+        Some(d) => (Some(d), Some(source)),
+        None => (None, None),
+    };
+    if !movie.fragmented {
+        match movie.duration {
+            Some(ticks) if ticks > 0 => return from_ticks(ticks, DurationSource::MovieHeader),
+            _ => {}
+        }
+    }
+    if movie.fragmented
+        && let Some(ticks) = movie.fragment_duration
+    {
+        return from_ticks(ticks, DurationSource::FragmentHeader);
+    }
+    let (spans, source) = match scan {
+        Some(scan) => match scan.spans() {
+            Some(found) => found,
+            None => return (None, None),
+        },
+        None => (Vec::new(), DurationSource::TrackHeaders),
+    };
+    let mut whole: Option<fragments::Span> = None;
+    for track in &movie.tracks {
+        if track.timescale == 0 {
+            continue;
+        }
+        let media = track.timescale as f64;
+        // Samples kept in `moov` itself (a fragmented file that is not `empty_moov`, or one
+        // that is not fragmented at all) play from 0 for the `mdhd` duration.
+        let in_moov = track.duration.filter(|&d| d > 0).map(|d| fragments::Span {
+            start: 0.0,
+            end: d as f64 / media,
+        });
+        let in_fragments = spans.iter().find(|(id, _)| *id == track.id).map(|s| s.1);
+        let span = match (in_moov, in_fragments) {
+            (Some(a), Some(b)) => a.merge(b),
+            (a, b) => match a.or(b) {
+                Some(span) => span,
+                None => continue,
+            },
+        };
+        let span = match &track.edits {
+            Some(edits) => present(span, edits, movie.timescale as f64, media),
+            None => span,
+        };
+        whole = Some(match whole {
+            Some(w) => w.merge(span),
+            None => span,
+        });
+    }
+    let Some(whole) = whole else {
+        return (None, None);
+    };
+    let seconds = whole.end - whole.start;
+    if seconds.is_finite() && seconds > 0.0 && seconds < 1e12 {
+        (
+            Some(std::time::Duration::from_secs_f64(seconds)),
+            Some(source),
+        )
+    } else {
+        (None, None)
+    }
+}
+
+/// A track's media span as presented through its edit list: empty edits delay it, the first
+/// real edit's media time shifts it (the usual way to hide B-frame or encoder delay), and a
+/// single real edit with a duration trims it. A segment duration of 0 (what fragmented files
+/// write, not knowing the length) trims nothing.
+fn present(span: fragments::Span, edits: &[Edit], movie: f64, media: f64) -> fragments::Span {
+    let Some(first_real) = edits.iter().position(|e| e.media_time >= 0) else {
+        return span;
+    };
+    if movie <= 0.0 {
+        return span;
+    }
+    let delay: f64 = edits[..first_real]
+        .iter()
+        .map(|e| e.segment as f64 / movie)
+        .sum();
+    let shift = edits[first_real].media_time as f64 / media;
+    let start = delay + (span.start - shift).max(0.0);
+    let mut end = delay + (span.end - shift);
+    let real: Vec<&Edit> = edits.iter().filter(|e| e.media_time >= 0).collect();
+    if let [only] = real.as_slice()
+        && only.segment > 0
+    {
+        end = end.min(delay + only.segment as f64 / movie);
+    }
+    fragments::Span {
+        start,
+        end: end.max(start),
+    }
 }
 
 impl<R: Read + Seek> Walker<'_, '_, R> {
@@ -155,6 +439,7 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
         }
         Ok(BoxHdr {
             kind,
+            start: pos,
             body: pos + header_len,
             end,
         })
@@ -188,90 +473,60 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
         Ok(&buf[..want])
     }
 
-    fn moov(&mut self, moov: &BoxHdr) -> Result<Probe, ProbeError> {
-        let mut movie: Option<(u64, Option<u64>)> = None;
-        let mut fragmented = false;
-        let mut fragment_duration = None;
-        let mut tracks = Vec::new();
+    fn moov(&mut self, moov: &BoxHdr) -> Result<Movie, ProbeError> {
+        let mut header: Option<(u64, Option<u64>)> = None;
+        let mut movie = Movie {
+            timescale: 0,
+            duration: None,
+            fragmented: false,
+            fragment_duration: None,
+            trex: Vec::new(),
+            tracks: Vec::new(),
+        };
         for child in self.children(moov)? {
             match &child.kind {
-                b"mvhd" if movie.is_none() => {
+                b"mvhd" if header.is_none() => {
                     let mut buf = [0u8; 32];
-                    movie = timescale_and_duration(self.payload(&child, &mut buf)?);
+                    header = timescale_and_duration(self.payload(&child, &mut buf)?);
                 }
                 b"mvex" => {
-                    fragmented = true;
+                    movie.fragmented = true;
                     for grandchild in self.children(&child)? {
-                        if &grandchild.kind == b"mehd" {
-                            let mut buf = [0u8; 12];
-                            fragment_duration = mehd_duration(self.payload(&grandchild, &mut buf)?);
+                        match &grandchild.kind {
+                            b"mehd" => {
+                                let mut buf = [0u8; 12];
+                                movie.fragment_duration =
+                                    mehd_duration(self.payload(&grandchild, &mut buf)?);
+                            }
+                            // version/flags, track_ID, default_sample_description_index,
+                            // default_sample_duration.
+                            b"trex" => {
+                                let mut buf = [0u8; 16];
+                                let p = self.payload(&grandchild, &mut buf)?;
+                                if let (Some(id), Some(d)) = (be_u32(p, 4), be_u32(p, 12)) {
+                                    movie.trex.push((id, d));
+                                }
+                            }
+                            _ => {}
                         }
                     }
                 }
-                b"trak" => tracks.push(self.track(&child)?),
+                b"trak" => movie.tracks.push(self.track(&child)?),
                 _ => {}
             }
         }
-
-        let video = tracks
-            .iter()
-            .filter(|t| t.handler.as_ref() == Some(b"vide"))
-            .min_by_key(|t| !t.enabled)
-            .ok_or_else(|| {
-                let mut kinds: Vec<&str> = tracks
-                    .iter()
-                    .filter_map(|t| t.handler.as_ref().map(track_kind))
-                    .collect();
-                kinds.dedup();
-                ProbeError::NoVideoTrack {
-                    has: if kinds.is_empty() {
-                        "no tracks at all".to_string()
-                    } else {
-                        format!("only {}", kinds.join(", "))
-                    },
-                }
-            })?;
-
-        let duration = match movie {
-            Some((timescale, Some(ticks))) if ticks > 0 || !fragmented => {
-                ticks_to_duration(ticks, timescale)
-            }
-            // A fragmented file's `mvhd` covers only the (empty) initial movie; `mehd` holds the
-            // whole duration when the writer knew it.
-            Some((timescale, _)) => fragment_duration.and_then(|d| ticks_to_duration(d, timescale)),
-            None => None,
-        };
-
-        let (mut width, mut height) = (round_fixed(video.width_fx), round_fixed(video.height_fx));
-        if (width == 0 || height == 0)
-            && let Some((w, h)) = video.coded_size
-        {
-            (width, height) = (u32::from(w), u32::from(h));
+        if let Some((timescale, duration)) = header {
+            movie.timescale = timescale;
+            movie.duration = duration;
         }
-        if let Some([a, b, c, d]) = video.matrix {
-            // A 90° or 270° rotation moves the scale factors off the diagonal; which way it
-            // turns does not matter for the displayed size, only that width and height swap.
-            let (a, b, c, d) = (i64::from(a), i64::from(b), i64::from(c), i64::from(d));
-            if a.abs() < b.abs() && d.abs() < c.abs() {
-                std::mem::swap(&mut width, &mut height);
+        // Without a movie timescale `mehd` and the edit lists cannot be read.
+        if movie.timescale == 0 {
+            movie.fragment_duration = None;
+            for track in &mut movie.tracks {
+                track.edits = None;
             }
         }
-
-        let frame_rate = match (video.sample_count, video.duration) {
-            (Some(count), Some(ticks)) if count > 0 && ticks > 0 && video.timescale > 0 => {
-                let fps = f64::from(count) * video.timescale as f64 / ticks as f64;
-                (fps.is_finite() && fps > 0.0 && fps <= 10_000.0).then_some(fps)
-            }
-            _ => None,
-        };
-
-        Ok(Probe {
-            duration,
-            width: (width > 0).then_some(width),
-            height: (height > 0).then_some(height),
-            frame_rate,
-            video_codec: video.codec.map(|c| codec_from_fourcc(&c)),
-        })
+        Ok(movie)
     }
 
     fn track(&mut self, trak: &BoxHdr) -> Result<Track, ProbeError> {
@@ -284,6 +539,14 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
                     read_tkhd(p, &mut track);
                 }
                 b"mdia" => self.media(&child, &mut track)?,
+                b"edts" => {
+                    for grandchild in self.children(&child)? {
+                        if &grandchild.kind == b"elst" {
+                            let mut buf = [0u8; 8 + MAX_EDITS * 20];
+                            track.edits = read_elst(self.payload(&grandchild, &mut buf)?);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -374,8 +637,50 @@ fn mehd_duration(p: &[u8]) -> Option<u64> {
     (d > 0).then_some(d)
 }
 
+/// The `elst` entries, or `None` for one with more than [`MAX_EDITS`] entries or cut short.
+fn read_elst(p: &[u8]) -> Option<Vec<Edit>> {
+    let version = *p.first()?;
+    let count = usize::try_from(be_u32(p, 4)?).ok()?;
+    if count > MAX_EDITS {
+        return None;
+    }
+    let entry = if version == 1 { 20 } else { 12 };
+    (0..count)
+        .map(|i| {
+            let at = 8 + i * entry;
+            Some(if version == 1 {
+                Edit {
+                    segment: be_u64(p, at)?,
+                    media_time: be_u64(p, at + 8)? as i64,
+                }
+            } else {
+                Edit {
+                    segment: u64::from(be_u32(p, at)?),
+                    media_time: i64::from(be_i32(p, at + 4)?),
+                }
+            })
+        })
+        .collect()
+}
+
+/// The quarter turn a `tkhd` matrix applies, in degrees counter-clockwise as ffmpeg and
+/// ffprobe report it (`-atan2(b, a)`), or `None` for anything else (a shear, a mirror, an odd
+/// angle). ffmpeg's `rotate=90` and a phone held one way write `(0, -1, 1, 0)`, 90; the
+/// other way `(0, 1, -1, 0)`, 270.
+fn rotation_degrees([a, b, c, d]: [i32; 4]) -> Option<u16> {
+    match (a.signum(), b.signum(), c.signum(), d.signum()) {
+        (1, 0, 0, 1) => Some(0),
+        (0, -1, 1, 0) => Some(90),
+        (-1, 0, 0, -1) => Some(180),
+        (0, 1, -1, 0) => Some(270),
+        _ => None,
+    }
+}
+
 fn read_tkhd(p: &[u8], track: &mut Track) {
     let Some(&version) = p.first() else { return };
+    // version/flags, creation and modification times (32 or 64 bits), then track_ID.
+    track.id = be_u32(p, if version == 1 { 20 } else { 12 }).unwrap_or(0);
     // Matrix and size sit after the version-dependent times, track id and duration.
     let base = match version {
         0 => 40,
@@ -410,6 +715,21 @@ fn track_kind(handler: &[u8; 4]) -> &'static str {
 /// A 16.16 fixed-point size to whole pixels.
 fn round_fixed(fx: u32) -> u32 {
     u32::try_from((u64::from(fx) + 0x8000) >> 16).unwrap_or(0)
+}
+
+/// How a sound sample entry's code is called in messages.
+fn audio_codec_name(code: &[u8; 4]) -> String {
+    match code {
+        b"mp4a" => "AAC".to_string(),
+        b"Opus" => "Opus".to_string(),
+        b"ac-3" => "AC-3".to_string(),
+        b"ec-3" => "E-AC-3".to_string(),
+        b"alac" => "ALAC".to_string(),
+        b"fLaC" => "FLAC".to_string(),
+        b".mp3" => "MP3".to_string(),
+        b"lpcm" | b"sowt" | b"twos" | b"ipcm" | b"in24" | b"fl32" => "PCM".to_string(),
+        other => printable(other).trim_end().to_string(),
+    }
 }
 
 fn codec_from_fourcc(code: &[u8; 4]) -> VideoCodec {

@@ -12,6 +12,7 @@ const MP4_FASTSTART: &[u8] = include_bytes!("../../tests/fixtures/landscape_fast
 const MOV: &[u8] = include_bytes!("../../tests/fixtures/landscape.mov");
 const WEBM: &[u8] = include_bytes!("../../tests/fixtures/landscape.webm");
 const LIVE_WEBM: &[u8] = include_bytes!("../../tests/fixtures/live.webm");
+const FRAGMENTED: &[u8] = include_bytes!("../../tests/fixtures/fragmented.mp4");
 
 fn probe(bytes: &[u8]) -> Result<(Container, Probe), ProbeError> {
     probe_source(&mut Cursor::new(bytes), bytes.len() as u64)
@@ -40,6 +41,7 @@ fn fixtures_parse_from_memory() {
     for (bytes, container) in [
         (MP4, Container::Mp4),
         (MP4_FASTSTART, Container::Mp4),
+        (FRAGMENTED, Container::Mp4),
         (MOV, Container::QuickTime),
         (WEBM, Container::WebM),
         (LIVE_WEBM, Container::WebM),
@@ -140,6 +142,37 @@ fn short_boxes_give_unknown_fields_not_panics() {
     bytes.extend(mp4_box(b"moov", &moov));
     let (_, probe) = probe(&bytes).unwrap();
     assert_eq!(probe, Probe::default());
+}
+
+/// The fixture's `moov`, then one fragment whose `trun` is `trun_payload`.
+fn fragmented_with_trun(trun_payload: &[u8]) -> Vec<u8> {
+    let moof_at = FRAGMENTED.windows(4).position(|w| w == b"moof").unwrap() - 4;
+    let mut bytes = FRAGMENTED[..moof_at].to_vec();
+    // tfhd: flags 0x08 (default duration), track 1, default duration 512.
+    let tfhd = mp4_box(b"tfhd", &[0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 2, 0]);
+    let traf = mp4_box(b"traf", &[tfhd, mp4_box(b"trun", trun_payload)].concat());
+    bytes.extend(mp4_box(b"moof", &traf));
+    bytes
+}
+
+#[test]
+fn a_trun_of_billions_of_default_samples_is_not_visited_one_by_one() {
+    // No per-sample fields: 4 billion samples of the default duration, added up at once.
+    let (_, probe) = probe(&fragmented_with_trun(&[0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let expected = u64::from(u32::MAX) * 512 / 10240;
+    let got = probe.duration.unwrap().as_secs();
+    assert!(got.abs_diff(expected) <= 1, "{got} vs {expected}");
+}
+
+#[test]
+fn a_trun_listing_more_samples_than_it_holds_is_corrupt() {
+    // Flag 0x100 (per-sample durations), a million samples, room for one.
+    let what = corrupt_message(&fragmented_with_trun(&[
+        0, 0, 1, 0, 0, 0x0F, 0x42, 0x40, 0, 0, 2, 0,
+    ]));
+    assert!(what.contains("`moof` box at byte"), "{what}");
+    assert!(what.contains("1000000 samples"), "{what}");
 }
 
 #[test]
@@ -281,6 +314,11 @@ proptest! {
     #[test]
     fn damaged_faststart_mp4_never_panics((flips, keep) in mutations(MP4_FASTSTART.len())) {
         let _ = probe(&mutate(MP4_FASTSTART, &flips, keep));
+    }
+
+    #[test]
+    fn damaged_fragmented_mp4_never_panics((flips, keep) in mutations(FRAGMENTED.len())) {
+        let _ = probe(&mutate(FRAGMENTED, &flips, keep));
     }
 
     #[test]

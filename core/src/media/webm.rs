@@ -514,11 +514,20 @@ fn apply_track(video: &Track, probe: &mut Probe) {
         (Some(w), Some(h)) if video.display_unit == 0 => (Some(w), Some(h)),
         _ => (size(video.pixel.0), size(video.pixel.1)),
     };
-    if let Some(roll) = video.roll.filter(|r| r.is_finite()) {
-        let quarter = roll.rem_euclid(180.0);
-        if (quarter - 90.0).abs() < 1.0 {
-            std::mem::swap(&mut width, &mut height);
+    probe.coded_width = size(video.pixel.0);
+    probe.coded_height = size(video.pixel.1);
+    // ProjectionPoseRoll is counter-clockwise degrees, the convention `rotation` uses.
+    probe.rotation = match video.roll {
+        None => Some(0),
+        Some(roll) if roll.is_finite() => {
+            let turned = roll.rem_euclid(360.0);
+            let quarter = (turned / 90.0).round();
+            ((turned - quarter * 90.0).abs() < 1.0).then(|| (quarter as u16 % 4) * 90)
         }
+        Some(_) => None,
+    };
+    if matches!(probe.rotation, Some(90 | 270)) {
+        std::mem::swap(&mut width, &mut height);
     }
     probe.width = width;
     probe.height = height;

@@ -297,10 +297,17 @@ mod tests {
             size: 10,
             container: keryx_core::media::Container::Mp4,
             duration: Some(Duration::from_secs(duration)),
+            duration_source: None,
             width: Some(width),
             height: Some(height),
+            coded_width: Some(width),
+            coded_height: Some(height),
+            rotation: Some(0),
             frame_rate: None,
             video_codec: None,
+            audio_codec: None,
+            moov_before_mdat: Some(true),
+            fragmented: false,
         }
     }
 
