@@ -128,10 +128,12 @@ fn webm() {
 
 #[test]
 fn live_webm_with_unknown_sizes() {
-    // Written to a pipe: the Segment has an unknown size and there is no Duration.
+    // Written to a pipe: the Segment has an unknown size and there is no Duration; the last
+    // block (0.9 s, 10 fps) ends at 1 s.
     let video = open("live.webm");
     assert_eq!(video.container, Container::WebM);
-    assert_eq!(video.duration, None);
+    assert_one_second(&video);
+    assert_eq!(video.duration_source, Some(DurationSource::LastBlock));
     assert_eq!((video.width, video.height), (Some(64), Some(48)));
     assert_eq!(video.video_codec, Some(VideoCodec::Vp8));
 }

@@ -8,12 +8,15 @@
 //! Recordings made live (browsers' MediaRecorder, OBS, `ffmpeg ... pipe:`) leave the Segment
 //! and Clusters with "unknown" sizes and usually no Duration. The walk stops at the first
 //! Cluster it cannot skip, and uses the SeekHead to reach `Info`/`Tracks` written after the
-//! media; what it cannot find stays unknown.
+//! media; without a Duration, the last block's timestamp gives the length (see
+//! [`last_block`]); what it cannot find stays unknown.
 
 use std::io::{Read, Seek};
 
 use super::reader::{Source, ticks_to_duration};
-use super::{Probe, ProbeError, VideoCodec};
+use super::{DurationSource, Probe, ProbeError, VideoCodec};
+
+mod last_block;
 
 const EBML: u32 = 0x1A45_DFA3;
 const DOC_TYPE: u32 = 0x4282;
@@ -66,6 +69,11 @@ const RESERVED_FOR_SEEKS: u32 = 1_000;
 const MAX_STRING: u64 = 256;
 
 const TRACK_TYPE_VIDEO: u64 = 1;
+const TRACK_TYPE_AUDIO: u64 = 2;
+const TRACK_NUMBER: u32 = 0xD7;
+
+/// TimestampScale when Info does not say: 1 ms.
+const DEFAULT_TIMESTAMP_SCALE: u64 = 1_000_000;
 
 #[derive(Debug, Clone, Copy)]
 struct El {
@@ -83,6 +91,7 @@ struct Walker<'s, 'a, R> {
 
 #[derive(Debug, Default)]
 struct Track {
+    number: Option<u64>,
     kind: Option<u64>,
     enabled: bool,
     codec_id: Option<String>,
@@ -256,6 +265,7 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
         let mut tracks: Option<Vec<Track>> = None;
         let mut info_at = None;
         let mut tracks_at = None;
+        let mut first_cluster = None;
         let mut pos = segment.body;
         while segment.end.saturating_sub(pos) >= 2 && (info.is_none() || tracks.is_none()) {
             // Many small Clusters before Info/Tracks: give up on the walk rather than on the
@@ -271,6 +281,9 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
             };
             let mut next = el.end;
             match el.id {
+                CLUSTER => {
+                    first_cluster.get_or_insert(pos);
+                }
                 SEEK_HEAD => {
                     let (at_info, at_tracks) = self.seek_head(&el, segment.body)?;
                     info_at = info_at.or(at_info);
@@ -313,10 +326,10 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
             tracks = Some(self.tracks(&el)?.0);
         }
 
-        let duration = info.and_then(|(duration, scale)| {
-            let ticks = duration?;
+        let scale = info.map_or(DEFAULT_TIMESTAMP_SCALE, |(_, scale)| scale);
+        let duration = info.and_then(|(duration, _)| {
             // Duration is a float count of TimestampScale nanoseconds.
-            let ns = ticks * scale as f64;
+            let ns = duration? * scale as f64;
             if ns.is_finite() && ns > 0.0 && ns < u64::MAX as f64 {
                 ticks_to_duration(ns.round() as u64, 1_000_000_000)
             } else {
@@ -325,9 +338,37 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
         });
         let mut probe = Probe {
             duration,
+            duration_source: duration.map(|_| DurationSource::SegmentInfo),
             ..Probe::default()
         };
+        if probe.duration.is_none() {
+            // A live recording states no Duration: its last block says how long it is.
+            let first_cluster = match first_cluster {
+                Some(at) => Some(at),
+                None => self.find_cluster(pos, segment.end)?,
+            };
+            if let Some(first) = first_cluster {
+                let defaults: Vec<(u64, u64)> = tracks
+                    .iter()
+                    .flatten()
+                    .filter_map(|t| Some((t.number?, t.default_duration_ns?)))
+                    .collect();
+                probe.duration = self.last_block_end(first, segment, scale, &defaults)?;
+                probe.duration_source = probe.duration.map(|_| DurationSource::LastBlock);
+            }
+        }
         if let Some(tracks) = tracks {
+            probe.audio_codec = tracks
+                .iter()
+                .filter(|t| t.kind == Some(TRACK_TYPE_AUDIO))
+                .min_by_key(|t| !t.enabled)
+                .and_then(|t| t.codec_id.as_deref())
+                .map(|id| match id {
+                    "A_OPUS" => "Opus".to_string(),
+                    "A_VORBIS" => "Vorbis".to_string(),
+                    "A_AAC" => "AAC".to_string(),
+                    other => other.to_string(),
+                });
             let video = tracks
                 .iter()
                 .filter(|t| t.kind == Some(TRACK_TYPE_VIDEO))
@@ -385,7 +426,7 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
     fn info(&mut self, el: &El) -> Result<((Option<f64>, u64), u64), ProbeError> {
         let (fields, stop) = self.children(el)?;
         let mut duration = None;
-        let mut scale = 1_000_000;
+        let mut scale = DEFAULT_TIMESTAMP_SCALE;
         for f in &fields {
             match f.id {
                 TIMESTAMP_SCALE => scale = self.uint(f)?.filter(|&s| s > 0).unwrap_or(scale),
@@ -408,6 +449,7 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
             for f in &fields {
                 match f.id {
                     TRACK_TYPE => track.kind = self.uint(f)?,
+                    TRACK_NUMBER => track.number = self.uint(f)?,
                     FLAG_ENABLED => track.enabled = self.uint(f)? != Some(0),
                     CODEC_ID => track.codec_id = self.string(f)?,
                     DEFAULT_DURATION => track.default_duration_ns = self.uint(f)?,
