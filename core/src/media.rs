@@ -304,6 +304,38 @@ impl VideoFile {
         }
     }
 
+    /// The duration, for a platform that refuses videos longer than `limit`: a file whose
+    /// length keryx cannot read is refused (exit 2) rather than let through as if it were
+    /// short, with the remux that writes the length into the header.
+    pub fn duration_for_limit(&self, platform: &str, limit: &str) -> Result<Duration> {
+        if let Some(duration) = self.duration {
+            return Ok(duration);
+        }
+        let (why, remux) = match self.container {
+            Container::WebM => (
+                "its header states no Duration and its last block could not be found",
+                "ffmpeg -i IN.webm -c copy OUT.webm",
+            ),
+            _ if self.fragmented => (
+                "it is a fragmented MP4 whose fragments could not all be read",
+                "ffmpeg -i IN.mp4 -c copy -movflags +faststart OUT.mp4",
+            ),
+            _ => (
+                "its header gives no duration",
+                "ffmpeg -i IN.mp4 -c copy -movflags +faststart OUT.mp4",
+            ),
+        };
+        Err(Error::input(format!(
+            "cannot tell how long {} is ({why}); {platform} takes at most {limit}, so keryx \
+             will not send it unchecked",
+            self.path.display()
+        ))
+        .with_hint(format!(
+            "Re-mux it without re-encoding so that the header states its length: `{remux}`, \
+             then post OUT."
+        )))
+    }
+
     /// The lowercase hex SHA-256 of the whole file; see [`fingerprint`].
     pub async fn fingerprint(&self) -> Result<String> {
         fingerprint(&self.path).await

@@ -72,15 +72,15 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
                     "ok": true,
                     "dry_run": true,
                     "platform": platform.id(),
+                    "video": video_json(&video),
                     "plan": plan_json(&plan),
                     "already_posted": previous.as_ref().map(already_posted_json),
                 })
             );
         } else {
-            println!(
-                "Dry run: nothing was sent. {} would get:",
-                platform.display_name()
-            );
+            println!("Dry run: nothing was sent.");
+            println!("  video: {}", video_summary(&video));
+            println!("{} would get:", platform.display_name());
             for (key, value) in plan {
                 println!("  {key}: {value}");
             }
@@ -401,6 +401,70 @@ pub(crate) fn already_posted_json(record: &Record) -> serde_json::Value {
         "account": record.account,
         "privacy": record.privacy,
     })
+}
+
+/// What keryx read from the video's header, for `--dry-run --json`: what a platform's
+/// refusal can be checked against.
+pub(crate) fn video_json(video: &VideoFile) -> serde_json::Value {
+    serde_json::json!({
+        "path": video.path,
+        "size": video.size,
+        "container": video.container.name(),
+        "mime": video.container.mime(),
+        "duration_secs": video.duration.map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0),
+        "duration_source": video.duration_source.map(|s| s.as_str()),
+        "width": video.width,
+        "height": video.height,
+        "coded_width": video.coded_width,
+        "coded_height": video.coded_height,
+        "rotation": video.rotation,
+        "frame_rate": video.frame_rate.map(|f| (f * 1000.0).round() / 1000.0),
+        "video_codec": video.video_codec.as_ref().map(|c| c.to_string()),
+        "audio_codec": video.audio_codec,
+        "moov_before_mdat": video.moov_before_mdat,
+        "fragmented": video.fragmented,
+    })
+}
+
+/// The same in one line for people: `MP4, 12.0 s, 1080x1920 (coded 1920x1080, rotated 90°),
+/// H.264 + AAC, fragmented`.
+pub(crate) fn video_summary(video: &VideoFile) -> String {
+    let mut parts = vec![video.container.name().to_string()];
+    parts.push(match video.duration {
+        Some(d) => format!("{:.1} s", d.as_secs_f64()),
+        None => "duration unknown".to_string(),
+    });
+    let size = |w: Option<u32>, h: Option<u32>| match (w, h) {
+        (Some(w), Some(h)) => format!("{w}x{h}"),
+        _ => "?x?".to_string(),
+    };
+    let mut shape = size(video.width, video.height);
+    let coded = size(video.coded_width, video.coded_height);
+    let rotated = video.rotation.filter(|&r| r != 0);
+    if coded != shape || rotated.is_some() {
+        shape.push_str(&format!(" (coded {coded}"));
+        if let Some(r) = rotated {
+            shape.push_str(&format!(", rotated {r}°"));
+        }
+        shape.push(')');
+    }
+    parts.push(shape);
+    let codecs: Vec<String> = video
+        .video_codec
+        .iter()
+        .map(|c| c.to_string())
+        .chain(video.audio_codec.clone())
+        .collect();
+    if !codecs.is_empty() {
+        parts.push(codecs.join(" + "));
+    }
+    if video.fragmented {
+        parts.push("fragmented".into());
+    }
+    if video.moov_before_mdat == Some(false) {
+        parts.push("index (moov) after the media".into());
+    }
+    parts.join(", ")
 }
 
 pub(crate) fn plan_json(plan: &[(String, String)]) -> serde_json::Value {

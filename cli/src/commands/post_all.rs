@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use super::post::{
     Fingerprint, load_sidecar, metadata_for, plan_json, posted_where, publish_recorded,
-    read_ledger, retried_note,
+    read_ledger, retried_note, video_json, video_summary,
 };
 use crate::args::PostArgs;
 use crate::progress;
@@ -163,7 +163,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     plans.sort_by_key(|(p, _)| p.id());
 
     if !problems.is_empty() {
-        report_problems(mode, &targets, &problems);
+        report_problems(mode, &targets, &problems, video.as_ref());
         return Err(super::reported(Error::input(format!(
             "preflight found {} problem(s); nothing was sent",
             problems.count()
@@ -175,7 +175,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     };
 
     if args.dry_run {
-        print_dry_run(mode, &plans);
+        print_dry_run(mode, &plans, &video);
         return Ok(());
     }
 
@@ -323,6 +323,8 @@ struct Entry {
     errors: Vec<ErrorEntry>,
     /// For `dry_run`: what would be sent.
     plan: Option<serde_json::Value>,
+    /// What keryx read from the video's header (null when the file could not be read).
+    video: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -356,6 +358,7 @@ impl Entry {
             notes: Vec::new(),
             errors: Vec::new(),
             plan: None,
+            video: None,
         }
     }
 
@@ -401,7 +404,12 @@ fn print_json(entries: &[Entry]) {
 }
 
 /// The one list of everything preflight found (stderr), and with `--json` the array (stdout).
-fn report_problems(mode: OutputMode, targets: &[&'static dyn Platform], problems: &Problems) {
+fn report_problems(
+    mode: OutputMode,
+    targets: &[&'static dyn Platform],
+    problems: &Problems,
+    video: Option<&VideoFile>,
+) {
     eprintln!(
         "error: preflight found {} problem(s); nothing was sent:",
         problems.count()
@@ -438,6 +446,7 @@ fn report_problems(mode: OutputMode, targets: &[&'static dyn Platform], problems
                 };
                 Entry {
                     errors,
+                    video: video.map(video_json),
                     ..Entry::new(platform, result)
                 }
             })
@@ -446,26 +455,31 @@ fn report_problems(mode: OutputMode, targets: &[&'static dyn Platform], problems
     }
 }
 
-fn print_dry_run(mode: OutputMode, plans: &[(&'static dyn Platform, Plan)]) {
+fn print_dry_run(mode: OutputMode, plans: &[(&'static dyn Platform, Plan)], video: &VideoFile) {
     if mode.json {
         let entries: Vec<Entry> = plans
             .iter()
             .map(|(platform, plan)| match plan {
                 Plan::Ready(prepared) => Entry {
                     plan: Some(plan_json(&prepared.describe())),
+                    video: Some(video_json(video)),
                     ..Entry::new(*platform, "dry_run")
                 },
-                Plan::AlreadyPosted(record) => Entry::from_finished(&Finished {
-                    platform: *platform,
-                    result: Ending::AlreadyPosted((**record).clone()),
-                    elapsed: None,
-                }),
+                Plan::AlreadyPosted(record) => Entry {
+                    video: Some(video_json(video)),
+                    ..Entry::from_finished(&Finished {
+                        platform: *platform,
+                        result: Ending::AlreadyPosted((**record).clone()),
+                        elapsed: None,
+                    })
+                },
             })
             .collect();
         print_json(&entries);
         return;
     }
     println!("Dry run: nothing was sent.");
+    println!("  video: {}", video_summary(video));
     for (platform, plan) in plans {
         match plan {
             Plan::Ready(prepared) => {

@@ -179,9 +179,10 @@ fn caption(metadata: &Metadata) -> Result<Option<String>> {
 }
 
 fn check_duration(video: &VideoFile, creator: &CreatorInfo) -> Result<()> {
-    let (Some(max), Some(duration)) = (creator.max_video_post_duration_sec, video.duration) else {
+    let Some(max) = creator.max_video_post_duration_sec else {
         return Ok(());
     };
+    let duration = video.duration_for_limit("TikTok", &format!("{max} s for this account"))?;
     if duration.as_secs_f64() > max as f64 {
         return Err(Error::input(format!(
             "{} is {:.0} s long; TikTok lets {} post at most {max} s",
