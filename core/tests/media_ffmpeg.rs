@@ -409,3 +409,140 @@ fn over_4_gib_with_co64_and_a_64_bit_mdat() {
     assert!(!video.fragmented);
     agrees_with_ffprobe(&ff, &big);
 }
+
+/// The top-level boxes of `bytes`: (start, size, header length, type).
+fn top_level(bytes: &[u8]) -> Vec<(usize, u64, usize, [u8; 4])> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        let size32 = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+        let kind: [u8; 4] = bytes[at + 4..at + 8].try_into().unwrap();
+        let (size, header) = match size32 {
+            1 => (
+                u64::from_be_bytes(bytes[at + 8..at + 16].try_into().unwrap()),
+                16,
+            ),
+            0 => ((bytes.len() - at) as u64, 8),
+            s => (u64::from(s), 8),
+        };
+        out.push((at, size, header, kind));
+        at += size as usize;
+    }
+    out
+}
+
+#[test]
+fn fragmented_over_4_gib_probes_in_milliseconds() {
+    // 200 fragments with every `mdat` grown by a 24 MiB hole (64-bit sizes): 4.7 GiB on the
+    // file system, a few KiB on disk. The probe reads the `moof`s and steps over the rest.
+    let Some(ff) = Ffmpeg::find("fragmented_over_4_gib_probes_in_milliseconds") else {
+        return;
+    };
+    let dir = Scratch::new();
+    let small = dir.path("small.mp4");
+    ff.video(
+        &small,
+        "64x48",
+        1,
+        200.0,
+        &args(&[X264, &["-movflags", "frag_every_frame+empty_moov"]]),
+    );
+    let expected = open(&small).duration.unwrap();
+    let bytes = std::fs::read(&small).unwrap();
+    let hole: u64 = 24 << 20;
+    let big = dir.path("big.mp4");
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut file = std::fs::File::create(&big).unwrap();
+        let mut fragments = 0;
+        for (at, size, header, kind) in top_level(&bytes) {
+            let payload = &bytes[at + header..at + size as usize];
+            if &kind == b"mdat" {
+                fragments += 1;
+                file.write_all(&1u32.to_be_bytes()).unwrap();
+                file.write_all(b"mdat").unwrap();
+                file.write_all(&(16 + payload.len() as u64 + hole).to_be_bytes())
+                    .unwrap();
+                file.write_all(payload).unwrap();
+                file.seek(SeekFrom::Current(hole as i64)).unwrap();
+            } else {
+                file.write_all(&bytes[at..at + size as usize]).unwrap();
+            }
+        }
+        assert_eq!(fragments, 200);
+    }
+    let size = std::fs::metadata(&big).unwrap().len();
+    assert!(size > 4 << 30, "{size}");
+    let started = Instant::now();
+    let video = open(&big);
+    let elapsed = started.elapsed();
+    eprintln!("probed a {size}-byte fragmented file (200 fragments) in {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(200), "{elapsed:?}");
+    assert_eq!(video.duration, Some(expected));
+    assert_eq!(video.duration_source, Some(DurationSource::Fragments));
+}
+
+/// Puts `edts`/`elst` (version 0, `edits` as (segment duration, media time)) into the first
+/// video `trak` of `bytes`, growing `moov` and `trak`.
+fn with_edit_list(bytes: &[u8], edits: &[(u32, i32)]) -> Vec<u8> {
+    let mut elst = vec![0u8; 4];
+    elst.extend_from_slice(&(edits.len() as u32).to_be_bytes());
+    for (segment, media_time) in edits {
+        elst.extend_from_slice(&segment.to_be_bytes());
+        elst.extend_from_slice(&media_time.to_be_bytes());
+        elst.extend_from_slice(&0x0001_0000u32.to_be_bytes());
+    }
+    let mp4_box = |kind: &[u8], payload: &[u8]| {
+        let mut b = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.extend_from_slice(payload);
+        b
+    };
+    let edts = mp4_box(b"edts", &mp4_box(b"elst", &elst));
+    let moov = bytes.windows(4).position(|w| w == b"moov").unwrap() - 4;
+    let trak = bytes.windows(4).position(|w| w == b"trak").unwrap() - 4;
+    let tkhd_end =
+        trak + 8 + u32::from_be_bytes(bytes[trak + 8..trak + 12].try_into().unwrap()) as usize;
+    let mut out = bytes[..tkhd_end].to_vec();
+    out.extend_from_slice(&edts);
+    out.extend_from_slice(&bytes[tkhd_end..]);
+    for at in [moov, trak] {
+        let size = u32::from_be_bytes(out[at..at + 4].try_into().unwrap()) + edts.len() as u32;
+        out[at..at + 4].copy_from_slice(&size.to_be_bytes());
+    }
+    out
+}
+
+#[test]
+fn fragmented_with_edit_lists() {
+    // Packagers (Bento4, Shaka, GPAC) write an edit list in fragmented files; ffmpeg does not,
+    // so one is put in: a shift (the first 2 s hidden) and a 3 s pause before the picture.
+    // ffprobe (5.1) ignores edit lists in fragmented files, so the expected lengths are the
+    // ones ISO/IEC 14496-12 §8.6.6 gives, what `mvhd` would say of the same presentation.
+    let Some(ff) = Ffmpeg::find("fragmented_with_edit_lists") else {
+        return;
+    };
+    let dir = Scratch::new();
+    let plain = dir.path("plain.mp4");
+    ff.video(&plain, "64x48", 1, 20.0, &args(&[X264, FRAGMENTED]));
+    let bytes = std::fs::read(&plain).unwrap();
+    let timescale = {
+        let at = bytes.windows(4).position(|w| w == b"mdhd").unwrap() + 4;
+        u32::from_be_bytes(bytes[at + 12..at + 16].try_into().unwrap())
+    };
+    for (name, edits, seconds) in [
+        ("shifted.mp4", vec![(0, 2 * timescale as i32)], 18.0),
+        ("paused.mp4", vec![(3000, -1), (0, 0)], 23.0),
+    ] {
+        let path = dir.path(name);
+        std::fs::write(&path, with_edit_list(&bytes, &edits)).unwrap();
+        let video = open(&path);
+        let read = video.duration.unwrap().as_secs_f64();
+        assert!(
+            (read - seconds).abs() < 0.5,
+            "{name}: {read} s, expected {seconds} s"
+        );
+        let reference = ff.reference(&path);
+        eprintln!("{name}: keryx {read} s, ffprobe {} s", reference.duration);
+    }
+}

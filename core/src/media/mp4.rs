@@ -352,7 +352,8 @@ fn movie_duration(
     }
 }
 
-/// A track's media span as presented through its edit list: empty edits delay it, the first
+/// A track's media span as presented through its edit list: empty edits delay it (and the
+/// pause counts as presentation time), the first
 /// real edit's media time shifts it (the usual way to hide B-frame or encoder delay), and a
 /// single real edit with a duration trims it. A segment duration of 0 (what fragmented files
 /// write, not knowing the length) trims nothing.
@@ -368,7 +369,12 @@ fn present(span: fragments::Span, edits: &[Edit], movie: f64, media: f64) -> fra
         .map(|e| e.segment as f64 / movie)
         .sum();
     let shift = edits[first_real].media_time as f64 / media;
-    let start = delay + (span.start - shift).max(0.0);
+    // A pause is part of the presentation: the track then starts at 0, showing nothing.
+    let start = if delay > 0.0 {
+        0.0
+    } else {
+        (span.start - shift).max(0.0)
+    };
     let mut end = delay + (span.end - shift);
     let real: Vec<&Edit> = edits.iter().filter(|e| e.media_time >= 0).collect();
     if let [only] = real.as_slice()
