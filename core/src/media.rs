@@ -145,8 +145,9 @@ pub struct VideoFile {
     pub video_codec: Option<VideoCodec>,
     /// The first sound track's codec, as the container names it (`AAC`, `Opus`, or a raw code).
     pub audio_codec: Option<String>,
-    /// MP4/MOV: whether the index (`moov`) comes before the media data (`mdat`), which lets a
-    /// server start processing before the upload ends. `None` for WebM or without an `mdat`.
+    /// MP4/MOV: whether the index (`moov`) comes before the media data (the first `mdat`, or
+    /// `moof` in a fragmented file), which lets a server start processing before the upload
+    /// ends. `None` for WebM or without media data.
     pub moov_before_mdat: Option<bool>,
     /// MP4/MOV: samples in `moof`/`mdat` fragments (OBS, DASH/CMAF, `-movflags frag_keyframe`).
     pub fragmented: bool,

@@ -155,6 +155,39 @@ fn fragmented_with_a_global_segment_index() {
     long_with_sound(&ff, &path, "frag_keyframe+empty_moov+global_sidx");
     let (video, _) = agrees_with_ffprobe(&ff, &path);
     assert_eq!(video.duration_source, Some(DurationSource::SegmentIndex));
+    assert_eq!(video.moov_before_mdat, Some(true));
+    assert!(video.fragmented);
+}
+
+#[test]
+fn a_segment_index_that_points_astray_is_not_trusted() {
+    // The first `sidx`'s first reference made 100 bytes too long: stepping over the fragments
+    // it claims would land mid-box, so keryx reads the fragments themselves instead.
+    let Some(ff) = Ffmpeg::find("a_segment_index_that_points_astray_is_not_trusted") else {
+        return;
+    };
+    let dir = Scratch::new();
+    let path = dir.path("sidx.mp4");
+    long_with_sound(&ff, &path, "frag_keyframe+empty_moov+global_sidx");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let sidx = bytes.windows(4).position(|w| w == b"sidx").unwrap() - 4;
+    // Version 1: the references start 40 bytes into the box; 31 bits of size.
+    assert_eq!(bytes[sidx + 8], 1);
+    let at = sidx + 40;
+    let size = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    bytes[at..at + 4].copy_from_slice(&(size + 100).to_be_bytes());
+    let astray = dir.path("astray.mp4");
+    std::fs::write(&astray, &bytes).unwrap();
+    let (video, _) = agrees_with_ffprobe(&ff, &astray);
+    assert_eq!(video.duration_source, Some(DurationSource::Fragments));
+
+    // An index claiming fragments past the end of the file: the file was cut short.
+    let cut = dir.path("cut.mp4");
+    let moof = bytes.windows(4).position(|w| w == b"moof").unwrap() - 4;
+    std::fs::write(&cut, &std::fs::read(&path).unwrap()[..moof + 2000]).unwrap();
+    let err = VideoFile::open(&cut).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("cut.mp4"), "{err}");
 }
 
 #[test]

@@ -122,7 +122,8 @@ pub(crate) fn probe<R: Read + Seek>(src: &mut Source<'_, R>) -> Result<Probe, Pr
     };
     let mut movie: Option<Movie> = None;
     let mut moov_at = None;
-    let mut first_mdat = None;
+    // The first `mdat` or `moof`: where the media data starts.
+    let mut first_media = None;
     let mut scan: Option<fragments::Scan> = None;
     let mut pos = 0;
     let mut walked = 0u32;
@@ -160,7 +161,7 @@ pub(crate) fn probe<R: Read + Seek>(src: &mut Source<'_, R>) -> Result<Probe, Pr
                 moov_at = Some(pos);
             }
             b"mdat" => {
-                first_mdat.get_or_insert(pos);
+                first_media.get_or_insert(pos);
             }
             b"sidx" => {
                 if let Some(scan) = &mut scan {
@@ -168,6 +169,7 @@ pub(crate) fn probe<R: Read + Seek>(src: &mut Source<'_, R>) -> Result<Probe, Pr
                 }
             }
             b"moof" => {
+                first_media.get_or_insert(pos);
                 if let Some(scan) = &mut scan {
                     // Fragments a trusted `sidx` has already measured are stepped over whole.
                     if let Some(next) = scan.skip_indexed(walker.src, pos)? {
@@ -187,7 +189,7 @@ pub(crate) fn probe<R: Read + Seek>(src: &mut Source<'_, R>) -> Result<Probe, Pr
              the recording or export may have been interrupted",
         ));
     };
-    let moov_before_mdat = match (moov_at, first_mdat) {
+    let moov_before_mdat = match (moov_at, first_media) {
         (Some(moov), Some(mdat)) => Some(moov < mdat),
         _ => None,
     };
