@@ -319,8 +319,21 @@ fn webm_with_and_without_a_duration() {
     let (video, _) = agrees_with_ffprobe(&ff, &with);
     assert_eq!(video.container, Container::WebM);
     assert_eq!(video.duration_source, Some(DurationSource::SegmentInfo));
+    // The same with its Duration turned into a Void element (what a recorder that reserved
+    // room for it but crashed leaves): Cues and sized Clusters, no Duration.
+    let mut bytes = std::fs::read(&with).unwrap();
+    let at = bytes
+        .windows(3)
+        .position(|w| w == [0x44, 0x89, 0x88])
+        .expect("an 8-byte Duration");
+    // ID 0x4489, size 8, 8 bytes -> Void (0xEC), size 9, 9 bytes: the same 11 bytes.
+    bytes[at..at + 2].copy_from_slice(&[0xEC, 0x89]);
+    let voided = dir.path("voided.webm");
+    std::fs::write(&voided, &bytes).unwrap();
+    let (video, _) = agrees_with_ffprobe(&ff, &voided);
+    assert_eq!(video.duration_source, Some(DurationSource::LastBlock));
     // Written to a pipe, as a live recorder does: no Duration, no Cues, sizes unknown. With
-    // Opus sound (20 ms packets), which ends 6 ms after the last picture ends.
+    // Opus sound (20 ms packets), which runs a few milliseconds past the last picture.
     let live = dir.path("live.webm");
     let sound = "sine=duration=30:sample_rate=48000";
     let opus = ["-f", "lavfi", "-i", sound, "-c:a", "libopus", "-b:a", "8k"];

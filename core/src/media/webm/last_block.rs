@@ -94,8 +94,8 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
                 }
                 let pos = from + at as u64;
                 if let Some(end) = self.blocks_to_end(pos, len, scale, defaults)? {
-                    let ticks = end - start;
-                    let ns = i128::from(ticks) * i128::from(scale);
+                    let ticks = i128::from(end) - i128::from(start);
+                    let ns = ticks * i128::from(scale);
                     return Ok(u64::try_from(ns)
                         .ok()
                         .filter(|&ns| ns > 0)
@@ -206,13 +206,15 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
         let mut head = [0u8; 10];
         let room = usize::try_from(el.end - el.body).unwrap_or(usize::MAX);
         let n = self.src.read_at(el.body, &mut head[..room.min(10)])?;
-        let Some((track, used, _)) = super::vint(&head[..n], false) else {
+        let head = &head[..n];
+        let Some((track, used, _)) = super::vint(head, false) else {
             return Ok(());
         };
         let Some(relative) = head.get(used..used + 2) else {
             return Ok(());
         };
-        let start = timecode + i64::from(i16::from_be_bytes([relative[0], relative[1]]));
+        let start =
+            timecode.saturating_add(i64::from(i16::from_be_bytes([relative[0], relative[1]])));
         let stated = duration.or_else(|| {
             let (_, ns) = defaults.iter().find(|(number, _)| *number == track)?;
             i64::try_from(ns / scale.max(1)).ok()
@@ -221,12 +223,14 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
             .last_start
             .iter_mut()
             .find(|(number, _)| *number == track);
-        let estimated = previous.as_ref().map(|(_, at)| (start - *at).max(0));
+        let estimated = previous
+            .as_ref()
+            .map(|(_, at)| start.saturating_sub(*at).max(0));
         match previous {
             Some(slot) => slot.1 = start,
             None => blocks.last_start.push((track, start)),
         }
-        let end = start + stated.or(estimated).unwrap_or(0);
+        let end = start.saturating_add(stated.or(estimated).unwrap_or(0));
         blocks.end = Some(blocks.end.map_or(end, |e| e.max(end)));
         Ok(())
     }
