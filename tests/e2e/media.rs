@@ -52,6 +52,26 @@ fn fragmented_200_s_is_refused_by_tiktok_under_a_180_s_maximum() {
         .expect_code(2)
         .expect_stderr("obs.mp4 is 200 s long")
         .expect_stderr("at most 180 s");
+    // With --json the refusal comes with what keryx read, to check the length against.
+    let run = home.run(&[
+        "post",
+        "tiktok",
+        path_str(&long),
+        "--yes",
+        "--dry-run",
+        "--json",
+    ]);
+    let refusal = run.expect_code(2).json();
+    assert_eq!(refusal["ok"], false);
+    assert!(
+        refusal["error"].as_str().unwrap().contains("at most 180 s"),
+        "{refusal}"
+    );
+    let seconds = refusal["video"]["duration_secs"]
+        .as_f64()
+        .expect("a duration");
+    assert!((seconds - 200.0).abs() < 0.5, "{refusal}");
+    assert_eq!(refusal["video"]["fragmented"], true);
     assert_eq!(emulator.stats("tiktok")["inits"], 0);
     assert_eq!(emulator.stats("tiktok")["upload_puts"], 0);
     // Under the maximum the same kind of file goes through.

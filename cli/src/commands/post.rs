@@ -48,7 +48,27 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     // dry run.
     let known = history.has_posted_size(platform.id(), video.size);
     let fingerprint = Fingerprint::new(&video, known || !args.dry_run);
-    let prepared = platform.prepare(ctx, &video, &metadata).await?;
+    let prepared = match platform.prepare(ctx, &video, &metadata).await {
+        Ok(prepared) => prepared,
+        // A refusal in preflight often comes from what the file is: with --json, say what
+        // keryx read from it next to the error.
+        Err(e) if mode.json => {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "ok": false,
+                    "error": e.to_string(),
+                    "hint": e.hint(),
+                    "exit_code": e.exit_code(),
+                    "platform": platform.id(),
+                    "video": video_json(&video),
+                })
+            );
+            crate::ui::print_error(&e, false);
+            return Err(super::reported(e));
+        }
+        Err(e) => return Err(e),
+    };
 
     let mut previous = None;
     if known {
