@@ -26,7 +26,8 @@ const MAX_TOP_LEVEL: u32 = 200_000;
 
 /// Once `moov` is found, top-level boxes walked to check that nothing runs past the end of the
 /// file. A fragmented recording can have a `moof`+`mdat` pair per frame (hundreds of thousands
-/// of boxes); its truncation check is not worth that many reads.
+/// of boxes); when `mehd` gives its duration, its truncation check is not worth that many
+/// reads. Without `mehd` every fragment is walked anyway (see `fragments`).
 const TRUNCATION_CHECK_BOXES: u32 = 10_000;
 
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +49,9 @@ impl BoxHdr {
 struct Walker<'s, 'a, R> {
     src: &'s mut Source<'a, R>,
     budget: u32,
+    /// The bytes at a position already read along with something else (the header after a
+    /// `moof`), so that the walk does not read them again.
+    peeked: Option<(u64, fragments::Peek)>,
 }
 
 /// What one `trak` says, as far as keryx cares.
@@ -119,6 +123,7 @@ pub(crate) fn probe<R: Read + Seek>(src: &mut Source<'_, R>) -> Result<Probe, Pr
     let mut walker = Walker {
         src,
         budget: MAX_BOXES,
+        peeked: None,
     };
     let mut movie: Option<Movie> = None;
     let mut moov_at = None;
@@ -176,7 +181,9 @@ pub(crate) fn probe<R: Read + Seek>(src: &mut Source<'_, R>) -> Result<Probe, Pr
                         pos = next;
                         continue;
                     }
-                    scan.moof(walker.src, &b)?;
+                    if let Some(next) = scan.moof(walker.src, &b)? {
+                        walker.peeked = Some((b.end, next));
+                    }
                 }
             }
             _ => {}
@@ -398,8 +405,14 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
         parent_end: u64,
         parent: Option<&BoxHdr>,
     ) -> Result<BoxHdr, ProbeError> {
-        let mut h = [0u8; 16];
-        let n = self.src.read_at(pos, &mut h)?;
+        let (h, n) = match self.peeked.take() {
+            Some((at, peek)) if at == pos => (peek.bytes, peek.len),
+            _ => {
+                let mut h = [0u8; 16];
+                let n = self.src.read_at(pos, &mut h)?;
+                (h, n)
+            }
+        };
         let room = parent_end.saturating_sub(pos);
         if n < 8 || room < 8 {
             return Err(ProbeError::truncated(format!(

@@ -17,6 +17,16 @@ use super::{ProbeError, printable};
 /// duration. A fragment per frame of a three-hour 60 fps recording is 1.3 million boxes.
 pub(super) const MAX_TOP_LEVEL_FRAGMENT_BOXES: u32 = 2_000_000;
 
+/// Bytes read past a `moof`: the largest box header.
+const PEEK: usize = 16;
+
+/// Bytes read ahead of the walk, at a known position; fewer than 16 at the end of the file.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Peek {
+    pub bytes: [u8; PEEK],
+    pub len: usize,
+}
+
 /// The largest `moof` read. Fragments of a few seconds take a few KiB; one this large would
 /// be a single fragment of hours, which nothing writes, and is not worth the memory.
 const MAX_MOOF: u64 = 1 << 20;
@@ -153,9 +163,9 @@ impl Scan {
         // A hierarchical index's entries point at other `sidx` boxes, read in turn; only media
         // references are counted. 12 bytes per reference.
         let mut buf = std::mem::take(&mut self.buf);
-        let result = match read_into(src, b, &mut buf)? {
-            true => self.parse_sidx(&buf, b),
-            false => Ok(()),
+        let result = match read_into(src, b, &mut buf, 0)? {
+            Some(_) => self.parse_sidx(&buf, b),
+            None => Ok(()),
         };
         self.buf = buf;
         result
@@ -281,22 +291,32 @@ impl Scan {
         Ok(Some(to))
     }
 
-    /// Adds the samples of one `moof` to their tracks.
+    /// Adds the samples of one `moof` to their tracks. The `moof` is read together with the
+    /// header after it (usually its `mdat`'s), which is returned for the walk: one read per
+    /// fragment fewer, which is what a fragment per frame costs.
     pub(super) fn moof<R: Read + Seek>(
         &mut self,
         src: &mut Source<'_, R>,
         b: &super::BoxHdr,
-    ) -> Result<(), ProbeError> {
+    ) -> Result<Option<Peek>, ProbeError> {
         if self.gave_up {
-            return Ok(());
+            return Ok(None);
         }
         // The buffer is taken out so that the tracks can be updated while it is parsed.
         let mut buf = std::mem::take(&mut self.buf);
-        let result = match read_into(src, b, &mut buf)? {
-            true => self.parse_moof(&buf, b.start),
-            false => {
+        let result = match read_into(src, b, &mut buf, PEEK)? {
+            Some(payload) => {
+                let mut next = Peek {
+                    bytes: [0; PEEK],
+                    len: buf.len() - payload,
+                };
+                next.bytes[..next.len].copy_from_slice(&buf[payload..]);
+                self.parse_moof(&buf[..payload], b.start)
+                    .map(|()| Some(next))
+            }
+            None => {
                 self.give_up();
-                Ok(())
+                Ok(None)
             }
         };
         self.buf = buf;
@@ -374,21 +394,34 @@ impl Scan {
     }
 }
 
-/// Reads the payload of `b` into `buf`; `false` (nothing read) when it is over [`MAX_MOOF`].
+/// Reads the payload of `b` into `buf`, followed by up to `after` bytes that come after it
+/// in the file; returns the payload's length, or `None` (nothing read) when it is over
+/// [`MAX_MOOF`].
 fn read_into<R: Read + Seek>(
     src: &mut Source<'_, R>,
     b: &super::BoxHdr,
     buf: &mut Vec<u8>,
-) -> Result<bool, ProbeError> {
+    after: usize,
+) -> Result<Option<usize>, ProbeError> {
     let len = b.end - b.body;
     if len > MAX_MOOF {
         tracing::debug!(at = b.start, len, "fragment box too large to read");
-        return Ok(false);
+        return Ok(None);
     }
     // len <= 1 MiB, so it fits in usize.
-    buf.resize(len as usize, 0);
-    src.read_exact_at(b.body, buf, &format!("the {} box", b.name()))?;
-    Ok(true)
+    let len = len as usize;
+    buf.resize(len + after, 0);
+    let n = src.read_at(b.body, buf)?;
+    if n < len {
+        return Err(ProbeError::truncated(format!(
+            "the {} box at byte {} is cut off by the end of the file ({} bytes)",
+            b.name(),
+            b.start,
+            src.len()
+        )));
+    }
+    buf.truncate(n);
+    Ok(Some(len))
 }
 
 /// What `tfhd` says (§8.8.7): whose samples these are, and their default duration.
