@@ -556,3 +556,50 @@ fn an_interrupted_post_is_resumed_on_the_rerun() {
         .collect();
     assert_eq!(results, ["started", "posted"]);
 }
+
+/// Two `keryx post all` of the same new file started at the same moment: the second waits for
+/// the first's claim on each platform and then finds its post in the ledger. One post each.
+#[test]
+fn two_concurrent_runs_of_one_file_post_it_once() {
+    let (home, emulator) = both();
+    let video = small_video(&home);
+    let runs: Vec<_> = (0..2)
+        .map(|_| home.spawn(&["post", "all", &video, "--yes", "--json"]))
+        .collect();
+    let mut outputs = Vec::new();
+    for mut child in runs {
+        let status = wait_with_timeout(&mut child, Duration::from_secs(120));
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        use std::io::Read;
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(status.code(), Some(0), "{stdout}\n{stderr}");
+        outputs.push(serde_json::from_str::<serde_json::Value>(&stdout).expect("--json"));
+    }
+    assert_eq!(tiktok_posts(&emulator), 1, "TikTok got the file twice");
+    assert_eq!(youtube_videos(&emulator), 1, "YouTube got the file twice");
+    for platform in PLATFORMS {
+        let mut results: Vec<&str> = outputs
+            .iter()
+            .map(|o| entry(o, platform)["result"].as_str().unwrap())
+            .collect();
+        results.sort_unstable();
+        assert_eq!(results, ["already_posted", "posted"], "{platform}");
+    }
+    let posted = ledger_lines(&home)
+        .iter()
+        .filter(|l| l["result"] == "posted")
+        .count();
+    assert_eq!(posted, 2, "one posted record per platform");
+}
