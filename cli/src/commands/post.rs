@@ -43,27 +43,31 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     if !args.dry_run {
         ledger.check_writable()?;
     }
-    // Only when the ledger has a post of this size here must the hash be known before the
-    // upload (to say so); otherwise it is computed while the upload runs, or not at all for a
-    // dry run.
+    // An explicit post uploads whatever the ledger says, so the hash never delays it: it is
+    // computed while the upload runs, and only a dry run whose ledger has a post of this size
+    // here waits for it, to say so.
     let known = history.has_posted_size(platform.id(), video.size);
     let fingerprint = Fingerprint::new(&video, known || !args.dry_run);
     let prepared = platform.prepare(ctx, &video, &metadata).await?;
-
-    let mut previous = None;
-    if known {
+    let previous_post = || async {
+        if !known {
+            return Ok(None);
+        }
         let hash = fingerprint.get().await?;
-        previous = history.posted(&hash, platform.id()).cloned();
+        let previous = history.posted(&hash, platform.id()).cloned();
         if let Some(previous) = &previous {
+            let again = if args.dry_run { "would post" } else { "posted" };
             ctx.ui.info(&format!(
-                "note: the ledger already holds this video on {}: {}; posting again as asked",
+                "note: the ledger already held this video on {}: {}; {again} again as asked",
                 platform.display_name(),
                 posted_where(previous)
             ));
         }
-    }
+        Ok::<_, Error>(previous)
+    };
 
     if args.dry_run {
+        let previous = previous_post().await?;
         let plan = prepared.describe();
         if mode.json {
             println!(
@@ -101,6 +105,15 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     )
     .await;
     drop(tracker);
+    let previous = match previous_post().await {
+        Ok(previous) => previous,
+        Err(e) => {
+            ctx.ui.warn(&format!(
+                "cannot tell whether the ledger held this video: {e}"
+            ));
+            None
+        }
+    };
     if previous.is_none()
         && let Some(note) = retried_note(&history, &fingerprint, platform).await
     {
