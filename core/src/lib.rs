@@ -30,6 +30,7 @@ pub mod platform;
 pub mod secret;
 pub mod secrets;
 pub mod tokens;
+pub mod ui;
 pub mod upload;
 
 pub use context::{Context, NoProgress, Progress, Prompter, Ui};

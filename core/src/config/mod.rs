@@ -46,7 +46,7 @@ use serde_yaml::{Mapping, Value};
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::secrets::client_secret_env;
+use crate::secret::client_secret_env;
 
 /// The top-level key of the mapping the file secret backend keeps.
 pub const STORED_SECRETS_KEY: &str = "stored_secrets";
