@@ -9,19 +9,18 @@
 //! loss) releases it with its last file descriptor and the next run takes over; nothing stale
 //! is left to clean up.
 //!
-//! The file key is the file's identity on disk (device, inode), size and modification time,
-//! not its hash: the claim must be taken before the upload, and the hash of a new file is only
+//! The file key is the file's identity on disk (device, inode), size and modification time
+//! ([`crate::fingerprints`]), not its hash: the claim must be taken before the upload, and the hash of a new file is only
 //! known once the upload has read it. Two copies of one video at different paths get different
 //! claims; the ledger's hash still tells them apart afterwards.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, UNIX_EPOCH};
-
-use sha2::{Digest, Sha256};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::fingerprints::file_key;
 use crate::paths::Paths;
 
 /// How often a waiting run tries the lock again.
@@ -126,33 +125,6 @@ impl Claims {
     }
 }
 
-/// The file's identity and version: device and inode (the path elsewhere than Unix), size, modification time (ns), hashed so
-/// the name says nothing about the file and stays short.
-fn file_key(video: &Path) -> Result<String> {
-    let meta = std::fs::metadata(video).map_err(|e| {
-        Error::input(format!("cannot read {}", video.display()))
-            .with_source(e)
-            .with_hint("check that the file exists and is readable")
-    })?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    #[cfg(unix)]
-    let identity = {
-        use std::os::unix::fs::MetadataExt;
-        format!("{}:{}", meta.dev(), meta.ino())
-    };
-    #[cfg(not(unix))]
-    let identity = std::fs::canonicalize(video)
-        .unwrap_or_else(|_| video.to_path_buf())
-        .display()
-        .to_string();
-    let key = format!("{identity}:{}:{mtime}", meta.len());
-    Ok(hex::encode(&Sha256::digest(key.as_bytes())[..10]))
-}
-
 /// A target as a file-name part: `youtube:shorts` → `youtube_shorts`.
 fn safe(target: &str) -> String {
     target
@@ -249,15 +221,7 @@ mod tests {
     }
 
     #[test]
-    fn the_key_changes_with_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let video = dir.path().join("reel.mp4");
-        std::fs::write(&video, b"one").unwrap();
-        let before = file_key(&video).unwrap();
-        assert_eq!(before, file_key(&video).unwrap());
-        std::fs::write(&video, b"one more").unwrap();
-        assert_ne!(before, file_key(&video).unwrap());
+    fn targets_make_plain_file_names() {
         assert_eq!(safe("youtube:shorts"), "youtube_shorts");
-        assert!(file_key(&dir.path().join("missing")).is_err());
     }
 }

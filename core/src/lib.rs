@@ -20,6 +20,7 @@ pub mod config;
 pub mod context;
 pub mod emulator;
 pub mod error;
+pub mod fingerprints;
 pub mod http;
 pub mod ledger;
 pub mod media;

@@ -603,3 +603,37 @@ fn two_concurrent_runs_of_one_file_post_it_once() {
         .count();
     assert_eq!(posted, 2, "one posted record per platform");
 }
+
+/// A rerun of the same file takes its fingerprint from the state dir instead of hashing again,
+/// and still finds the post; a changed file is hashed again and posted.
+#[test]
+fn a_rerun_does_not_hash_the_same_file_again() {
+    let (home, emulator) = both();
+    let video = small_video(&home);
+    home.run(&["post", "all", &video, "--yes"]).expect_code(0);
+    let rerun = home.run(&["post", "all", &video, "--yes", "-v"]);
+    rerun
+        .expect_code(0)
+        .expect_stderr("remembered from an earlier run");
+    assert_eq!(
+        rerun.stdout.matches("already posted").count(),
+        4,
+        "{}",
+        rerun.stdout
+    );
+    // Same size, other bytes: a new version of the file, hashed and posted again.
+    let mut bytes = std::fs::read(&video).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&video, &bytes).unwrap();
+    let changed = home.run(&["post", "all", &video, "--yes", "-v"]);
+    changed.expect_code(0);
+    assert!(
+        !changed.stderr.contains("remembered from an earlier run"),
+        "{}",
+        changed.stderr
+    );
+    assert_eq!(tiktok_posts(&emulator), 2);
+    assert_eq!(youtube_videos(&emulator), 2);
+}

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use keryx_core::fingerprints::Fingerprints;
 use keryx_core::ledger::{History, Ledger, Record};
 use keryx_core::{
     Context, Error, Metadata, MetadataFile, Platform, PostReport, PreparedPost, Result, VideoFile,
@@ -47,7 +48,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     // computed while the upload runs, and only a dry run whose ledger has a post of this size
     // here waits for it, to say so.
     let known = history.has_posted_size(platform.id(), video.size);
-    let fingerprint = Fingerprint::new(&video, known || !args.dry_run);
+    let fingerprint = Fingerprint::new(ctx, &video, known || !args.dry_run);
     let prepared = platform.prepare(ctx, &video, &metadata).await?;
     let previous_post = || async {
         if !known {
@@ -209,6 +210,7 @@ pub(crate) fn metadata_for(
 /// may already hold this video on a platform (a post, or an attempt that never finished, of
 /// the same size), or to write a record.
 pub(crate) struct Fingerprint {
+    cache: Fingerprints,
     path: PathBuf,
     task: Mutex<Option<Hashing>>,
     /// The hash, or the error's message and hint (an `Error` cannot be cloned to every waiter).
@@ -219,9 +221,11 @@ pub(crate) struct Fingerprint {
 type Hashing = JoinHandle<(Result<String>, Duration)>;
 
 impl Fingerprint {
-    /// Starts hashing now if `eager`, else on the first [`Fingerprint::get`].
-    pub(crate) fn new(video: &VideoFile, eager: bool) -> Fingerprint {
+    /// Starts hashing now if `eager`, else on the first [`Fingerprint::get`]. A version of the
+    /// file hashed by an earlier run is not hashed again ([`Fingerprints`]).
+    pub(crate) fn new(ctx: &Context, video: &VideoFile, eager: bool) -> Fingerprint {
         let fingerprint = Fingerprint {
+            cache: Fingerprints::new(&ctx.paths),
             path: video.path.clone(),
             task: Mutex::new(None),
             value: OnceCell::new(),
@@ -235,10 +239,18 @@ impl Fingerprint {
     fn spawn(&self) {
         let mut task = self.task.lock().unwrap_or_else(|e| e.into_inner());
         if task.is_none() {
-            let path = self.path.clone();
+            let (path, cache) = (self.path.clone(), self.cache.clone());
             *task = Some(tokio::spawn(async move {
                 let started = Instant::now();
-                let result = keryx_core::media::fingerprint(&path).await;
+                let result = cache.get(&path).await.map(|(hash, cached)| {
+                    if cached {
+                        tracing::info!(
+                            "fingerprint of {} remembered from an earlier run",
+                            path.display()
+                        );
+                    }
+                    hash
+                });
                 (result, started.elapsed())
             }));
         }

@@ -122,7 +122,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         let (known, fresh): (Vec<_>, Vec<_>) = configured
             .iter()
             .partition(|p| !args.force && history.has_posted_size(p.id(), video.size));
-        let hash = Fingerprint::new(video, !known.is_empty() || !args.dry_run);
+        let hash = Fingerprint::new(ctx, video, !known.is_empty() || !args.dry_run);
         for &platform in &fresh {
             match prepare(platform).await {
                 Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
