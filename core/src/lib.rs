@@ -8,7 +8,8 @@
 //! - [`oauth`]: PKCE, the loopback capture, the pasted-URL fallback and `--code`.
 //! - [`upload`] and [`http`]: streaming chunk bodies from disk, retries with backoff.
 //! - [`media`]: what a video file is (container, duration, size), read from its header.
-//! - [`metadata`]: what to say about a video, from flags and the `VIDEO.keryx.yaml` sidecar.
+//! - [`metadata`]: what to say about a video, from flags and the `VIDEO.keryx.yaml` sidecar;
+//!   [`options`]: the posting options each platform declares as data.
 //! - [`ledger`]: the append-only record of post attempts that keeps reruns from posting twice;
 //!   [`claim`]: the cross-process lock that keeps two concurrent runs from doing so.
 //! - [`emulator`]: the contract for platform fakes and a server that runs them.
@@ -26,6 +27,7 @@ pub mod ledger;
 pub mod media;
 pub mod metadata;
 pub mod oauth;
+pub mod options;
 pub mod paths;
 pub mod platform;
 pub mod secret;
@@ -39,6 +41,7 @@ pub use emulator::Emulator;
 pub use error::{Error, ErrorKind, Result};
 pub use media::VideoFile;
 pub use metadata::{Metadata, MetadataFile};
+pub use options::{OptionKind, OptionValue, PostOption};
 pub use platform::{
     AuthOptions, AuthReport, Platform, PlatformStatus, PostReport, PreparedPost, Registration,
     find, registry,

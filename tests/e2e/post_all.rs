@@ -355,13 +355,14 @@ fn preflight_lists_every_problem_of_every_platform_and_sends_nothing() {
     // Each platform gets something it refuses, from its own section of the sidecar.
     std::fs::write(
         home.path().join("reel.keryx.yaml"),
-        "title: Problems\ntiktok: { category: \"19\" }\nyoutube: { privacy: SELF_ONLY }\n",
+        "title: Problems\ntiktok: { privacy: private }\nyoutube: { privacy: SELF_ONLY }\n",
     )
     .unwrap();
     let run = home.run(&["post", "all", &video, "--yes"]);
     run.expect_code(2)
         .expect_stderr("preflight found 2 problem(s); nothing was sent")
-        .expect_stderr("tiktok: TikTok has no `category`")
+        .expect_stderr("tiktok: ")
+        .expect_stderr("`private`")
         .expect_stderr("youtube: ")
         .expect_stderr("SELF_ONLY");
     let run = home.run(&["post", "all", &video, "--yes", "--json"]);
