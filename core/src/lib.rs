@@ -8,26 +8,32 @@
 //! - [`oauth`]: PKCE, the loopback capture, the pasted-URL fallback and `--code`.
 //! - [`upload`] and [`http`]: streaming chunk bodies from disk, retries with backoff.
 //! - [`media`]: what a video file is (container, duration, size), read from its header.
-//! - [`metadata`]: what to say about a video, from flags and the `VIDEO.keryx.yaml` sidecar.
-//! - [`ledger`]: the append-only record of post attempts that keeps reruns from posting twice.
+//! - [`metadata`]: what to say about a video, from flags and the `VIDEO.keryx.yaml` sidecar;
+//!   [`options`]: the posting options each platform declares as data.
+//! - [`ledger`]: the append-only record of post attempts that keeps reruns from posting twice;
+//!   [`claim`]: the cross-process lock that keeps two concurrent runs from doing so.
 //! - [`emulator`]: the contract for platform fakes and a server that runs them.
 //!
 //! Core names no platform.
 
+pub mod claim;
 pub mod config;
 pub mod context;
 pub mod emulator;
 pub mod error;
+pub mod fingerprints;
 pub mod http;
 pub mod ledger;
 pub mod media;
 pub mod metadata;
 pub mod oauth;
+pub mod options;
 pub mod paths;
 pub mod platform;
 pub mod secret;
 pub mod secrets;
 pub mod tokens;
+pub mod ui;
 pub mod upload;
 
 pub use context::{Context, NoProgress, Progress, Prompter, Ui};
@@ -35,6 +41,7 @@ pub use emulator::Emulator;
 pub use error::{Error, ErrorKind, Result};
 pub use media::VideoFile;
 pub use metadata::{Metadata, MetadataFile};
+pub use options::{OptionKind, OptionValue, PostOption};
 pub use platform::{
     AuthOptions, AuthReport, Platform, PlatformStatus, PostReport, PreparedPost, Registration,
     find, registry,

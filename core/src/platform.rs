@@ -33,6 +33,13 @@ pub trait Platform: Send + Sync + 'static {
     /// How the platform is called in messages, e.g. `TikTok`.
     fn display_name(&self) -> &'static str;
 
+    /// The posting options this platform takes besides [`Metadata`]'s shared fields: flags
+    /// `--<id>-<name>`, sidecar keys in its section. Read back with [`Metadata::flag`] and
+    /// friends in [`Platform::prepare`].
+    fn options(&self) -> &'static [crate::options::PostOption] {
+        &[]
+    }
+
     /// Parses and validates this platform's config section, with errors that name the file,
     /// line and key. Called before any other method, and by `keryx status`.
     fn check_config(&self, ctx: &Context) -> Result<()>;

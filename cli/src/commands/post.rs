@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use keryx_core::fingerprints::Fingerprints;
 use keryx_core::ledger::{History, Ledger, Record};
 use keryx_core::{
     Context, Error, Metadata, MetadataFile, Platform, PostReport, PreparedPost, Result, VideoFile,
@@ -37,17 +38,17 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     platform.check_config(ctx)?;
     let video = VideoFile::open(&args.video)?;
     let sidecar = load_sidecar(ctx, &args)?;
-    let metadata = metadata_for(sidecar.as_ref(), platform.id(), &args.metadata);
+    let metadata = metadata_for(sidecar.as_ref(), platform.id(), &args);
     let ledger = Ledger::new(&ctx.paths);
     let history = read_ledger(ctx, &ledger).await?;
     if !args.dry_run {
         ledger.check_writable()?;
     }
-    // Only when the ledger has a post of this size here must the hash be known before the
-    // upload (to say so); otherwise it is computed while the upload runs, or not at all for a
-    // dry run.
+    // An explicit post uploads whatever the ledger says, so the hash never delays it: it is
+    // computed while the upload runs, and only a dry run whose ledger has a post of this size
+    // here waits for it, to say so.
     let known = history.has_posted_size(platform.id(), video.size);
-    let fingerprint = Fingerprint::new(&video, known || !args.dry_run);
+    let fingerprint = Fingerprint::new(ctx, &video, known || !args.dry_run);
     let prepared = match platform.prepare(ctx, &video, &metadata).await {
         Ok(prepared) => prepared,
         // A refusal in preflight often comes from what the file is: with --json, say what
@@ -69,21 +70,25 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         }
         Err(e) => return Err(e),
     };
-
-    let mut previous = None;
-    if known {
+    let previous_post = || async {
+        if !known {
+            return Ok(None);
+        }
         let hash = fingerprint.get().await?;
-        previous = history.posted(&hash, platform.id()).cloned();
+        let previous = history.posted(&hash, platform.id()).cloned();
         if let Some(previous) = &previous {
+            let again = if args.dry_run { "would post" } else { "posted" };
             ctx.ui.info(&format!(
-                "note: the ledger already holds this video on {}: {}; posting again as asked",
+                "note: the ledger already held this video on {}: {}; {again} again as asked",
                 platform.display_name(),
                 posted_where(previous)
             ));
         }
-    }
+        Ok::<_, Error>(previous)
+    };
 
     if args.dry_run {
+        let previous = previous_post().await?;
         let plan = prepared.describe();
         if mode.json {
             println!(
@@ -121,6 +126,15 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     )
     .await;
     drop(tracker);
+    let previous = match previous_post().await {
+        Ok(previous) => previous,
+        Err(e) => {
+            ctx.ui.warn(&format!(
+                "cannot tell whether the ledger held this video: {e}"
+            ));
+            None
+        }
+    };
     if previous.is_none()
         && let Some(note) = retried_note(&history, &fingerprint, platform).await
     {
@@ -157,24 +171,18 @@ fn print_report(report: &PostReport, mode: OutputMode) {
 }
 
 /// Flags become metadata; a flag not given stays `None`, so the sidecar, the config and the
-/// platform's defaults apply.
-pub fn metadata_from_flags(flags: &MetadataArgs) -> Metadata {
-    let set = |on: bool| on.then_some(true);
+/// platform's defaults apply. `options` are this platform's `--<platform>-<option>` flags.
+pub fn metadata_from_flags(
+    flags: &MetadataArgs,
+    options: Option<&std::collections::BTreeMap<String, keryx_core::OptionValue>>,
+) -> Metadata {
     Metadata {
         title: flags.title.clone(),
         description: flags.description.clone(),
         tags: flags.tags.clone(),
         privacy: flags.privacy.clone(),
-        ai_generated: set(flags.ai_generated),
-        category: flags.category.clone(),
-        made_for_kids: set(flags.made_for_kids),
-        publish_at: flags.publish_at.clone(),
-        thumbnail: flags.thumbnail.clone(),
-        allow_comments: set(flags.allow_comments),
-        allow_duet: set(flags.allow_duet),
-        allow_stitch: set(flags.allow_stitch),
-        branded_content: set(flags.branded_content),
-        your_brand: set(flags.your_brand),
+        ai_generated: flags.ai_generated.then_some(true),
+        options: options.cloned().unwrap_or_default(),
     }
 }
 
@@ -190,8 +198,11 @@ pub(crate) fn load_sidecar(ctx: &Context, args: &PostArgs) -> Result<Option<Meta
     let Some(path) = path else {
         return Ok(None);
     };
-    let ids: Vec<&str> = keryx_core::registry().iter().map(|p| p.id()).collect();
-    let file = MetadataFile::load(&path, &ids)?;
+    let schema: Vec<(&str, &[keryx_core::PostOption])> = keryx_core::registry()
+        .iter()
+        .map(|p| (p.id(), p.options()))
+        .collect();
+    let file = MetadataFile::load(&path, &schema)?;
     ctx.ui.info(&format!(
         "Metadata from {} (flags override it)",
         path.display()
@@ -203,12 +214,13 @@ pub(crate) fn load_sidecar(ctx: &Context, args: &PostArgs) -> Result<Option<Meta
 pub(crate) fn metadata_for(
     sidecar: Option<&MetadataFile>,
     platform: &str,
-    flags: &MetadataArgs,
+    args: &PostArgs,
 ) -> Metadata {
+    let flags = metadata_from_flags(&args.metadata, args.platform_options.get(platform));
     sidecar
         .map(|file| file.for_platform(platform))
         .unwrap_or_default()
-        .overridden_by(&metadata_from_flags(flags))
+        .overridden_by(&flags)
 }
 
 /// The video's SHA-256, the ledger's identity of it. Computed on the blocking pool while the
@@ -216,6 +228,7 @@ pub(crate) fn metadata_for(
 /// may already hold this video on a platform (a post, or an attempt that never finished, of
 /// the same size), or to write a record.
 pub(crate) struct Fingerprint {
+    cache: Fingerprints,
     path: PathBuf,
     task: Mutex<Option<Hashing>>,
     /// The hash, or the error's message and hint (an `Error` cannot be cloned to every waiter).
@@ -226,9 +239,11 @@ pub(crate) struct Fingerprint {
 type Hashing = JoinHandle<(Result<String>, Duration)>;
 
 impl Fingerprint {
-    /// Starts hashing now if `eager`, else on the first [`Fingerprint::get`].
-    pub(crate) fn new(video: &VideoFile, eager: bool) -> Fingerprint {
+    /// Starts hashing now if `eager`, else on the first [`Fingerprint::get`]. A version of the
+    /// file hashed by an earlier run is not hashed again ([`Fingerprints`]).
+    pub(crate) fn new(ctx: &Context, video: &VideoFile, eager: bool) -> Fingerprint {
         let fingerprint = Fingerprint {
+            cache: Fingerprints::new(&ctx.paths),
             path: video.path.clone(),
             task: Mutex::new(None),
             value: OnceCell::new(),
@@ -242,10 +257,18 @@ impl Fingerprint {
     fn spawn(&self) {
         let mut task = self.task.lock().unwrap_or_else(|e| e.into_inner());
         if task.is_none() {
-            let path = self.path.clone();
+            let (path, cache) = (self.path.clone(), self.cache.clone());
             *task = Some(tokio::spawn(async move {
                 let started = Instant::now();
-                let result = keryx_core::media::fingerprint(&path).await;
+                let result = cache.get(&path).await.map(|(hash, cached)| {
+                    if cached {
+                        tracing::info!(
+                            "fingerprint of {} remembered from an earlier run",
+                            path.display()
+                        );
+                    }
+                    hash
+                });
                 (result, started.elapsed())
             }));
         }

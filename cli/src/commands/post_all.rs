@@ -23,6 +23,7 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
+use keryx_core::claim::{Claim, Claims};
 use keryx_core::ledger::{History, Ledger, Record};
 use keryx_core::{Context, Error, Platform, PostReport, PreparedPost, Result, VideoFile};
 use serde::Serialize;
@@ -113,7 +114,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     // Without a readable file or sidecar there is nothing to check the platforms' rules against.
     if let (Some(video), Some(sidecar)) = (&video, &sidecar) {
         let prepare = |platform: &'static dyn Platform| {
-            let metadata = metadata_for(sidecar.as_ref(), platform.id(), &args.metadata);
+            let metadata = metadata_for(sidecar.as_ref(), platform.id(), &args);
             async move { platform.prepare(ctx, video, &metadata).await }
         };
         // Only platforms with a post of this size in the ledger can be skipped, so only they
@@ -121,7 +122,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         let (known, fresh): (Vec<_>, Vec<_>) = configured
             .iter()
             .partition(|p| !args.force && history.has_posted_size(p.id(), video.size));
-        let hash = Fingerprint::new(video, !known.is_empty() || !args.dry_run);
+        let hash = Fingerprint::new(ctx, video, !known.is_empty() || !args.dry_run);
         for &platform in &fresh {
             match prepare(platform).await {
                 Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
@@ -195,8 +196,31 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     let multi = progress::display();
     let (ledger, fingerprint, video) = (&ledger, &fingerprint, &video);
     let history = &history;
+    let claims = Claims::new(&ctx.paths);
+    let (claims, force) = (&claims, args.force);
     let posts = ready.into_iter().map(|(platform, prepared)| async move {
         let tracker = progress::tracker(mode, multi, platform.id());
+        // Held until the attempt's final record is written, so a concurrent run of the same
+        // file waits here and then finds this run's result in the ledger.
+        let _claim = match claim(ctx, claims, video, platform, fingerprint, force).await {
+            Ok(Claimed::Free(claim)) => claim,
+            Ok(Claimed::PostedMeanwhile(record)) => {
+                drop(tracker);
+                return Finished {
+                    platform,
+                    result: Ending::AlreadyPosted(*record),
+                    elapsed: None,
+                };
+            }
+            Err(e) => {
+                drop(tracker);
+                return Finished {
+                    platform,
+                    result: Ending::Failed(e),
+                    elapsed: None,
+                };
+            }
+        };
         let (result, elapsed) = publish_recorded(
             ctx,
             ledger,
@@ -242,6 +266,60 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         return Err(super::reported(Error::platform(message)));
     }
     Ok(())
+}
+
+/// What taking a target's claim found.
+enum Claimed {
+    /// Nobody else is publishing this file there: go ahead.
+    Free(Claim),
+    /// Another run held the claim and posted this file there meanwhile.
+    PostedMeanwhile(Box<Record>),
+}
+
+/// Takes the claim on publishing `video` to `platform`; if another run held it, reads the
+/// ledger again once it is free, because that run may have posted the same bytes there.
+async fn claim(
+    ctx: &Context,
+    claims: &Claims,
+    video: &VideoFile,
+    platform: &dyn Platform,
+    fingerprint: &Fingerprint,
+    force: bool,
+) -> Result<Claimed> {
+    let mut waited = false;
+    let claim = claims
+        .take(&video.path, platform.id(), |holder| {
+            waited = true;
+            let who = match holder.described.as_str() {
+                "" => "another keryx run".to_owned(),
+                described => format!("another keryx run ({described})"),
+            };
+            ctx.ui.info(&format!(
+                "{}: waiting for {who}, which is posting this video there",
+                platform.id()
+            ));
+        })
+        .await?;
+    if force {
+        return Ok(Claimed::Free(claim));
+    }
+    // Read again even when the claim was free: a run that finished between this run's first
+    // read of the ledger and now has released its claim already.
+    let history = read_ledger(ctx, &Ledger::new(&ctx.paths)).await?;
+    if history.has_posted_size(platform.id(), video.size) {
+        let hash = fingerprint.get().await?;
+        if let Some(record) = history.posted(&hash, platform.id()) {
+            let by = if waited {
+                "the other run"
+            } else {
+                "another run"
+            };
+            ctx.ui
+                .info(&format!("{}: {by} {}", platform.id(), posted_where(record)));
+            return Ok(Claimed::PostedMeanwhile(Box::new(record.clone())));
+        }
+    }
+    Ok(Claimed::Free(claim))
 }
 
 /// Every enabled platform, or those named by `--only`, minus `--skip`.

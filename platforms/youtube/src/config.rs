@@ -25,7 +25,7 @@ pub const DEFAULT_CHUNK_SIZE: u64 = 32 * CHUNK_UNIT;
 ///     base_url: http://127.0.0.1:7878   # optional: every Google endpoint from here (the emulator)
 /// ```
 ///
-/// `made_for_kids` may be left out, but then every post must say it (`--made-for-kids`, or
+/// `made_for_kids` may be left out, but then every post must say it (`--youtube-made-for-kids`, or
 /// `made_for_kids:` in the video's sidecar): YouTube requires an audience decision for every
 /// upload (§4.2), and keryx will not make that legal declaration on the creator's behalf.
 #[derive(Debug, Clone, Deserialize)]
@@ -35,7 +35,8 @@ pub struct YouTubeConfig {
     pub enabled: bool,
     /// The Desktop app OAuth client's id (`….apps.googleusercontent.com`; not a secret).
     pub client_id: String,
-    /// The most open privacy keryx may use. Unaudited API projects get private videos anyway (§5.1).
+    /// The most open privacy keryx may use; `privacyStatus` is always sent, since YouTube
+    /// makes a video without one public (§5.1).
     #[serde(default = "default_privacy")]
     pub privacy: Privacy,
     /// Default category id, a numeric string such as "22".

@@ -24,7 +24,7 @@ use keryx_core::{Context, Error, Progress, Result, VideoFile};
 
 use crate::api::{ErrorEnvelope, Video, VideoInsert};
 use crate::client::{Session, unreachable};
-use crate::error::{api_error, is_rate_limit};
+use crate::error::{INSERT, api_error, is_rate_limit};
 
 /// Token swaps in a row without progress before giving up: a token that is refused right
 /// after a refresh will not be accepted by swapping again.
@@ -512,7 +512,7 @@ impl Upload<'_> {
                 tokio::time::sleep(delay).await;
                 continue;
             }
-            return Err(api_error("the upload", status, envelope.as_ref(), &text));
+            return Err(api_error(INSERT, status, envelope.as_ref(), &text));
         }
     }
 

@@ -12,6 +12,7 @@ use keryx_core::{Context, Error, Metadata, Result, VideoFile};
 
 use crate::api::{Privacy, SnippetInsert, StatusInsert, VideoInsert};
 use crate::config::{YouTubeConfig, check_category};
+use crate::options;
 
 pub const MAX_TITLE_CHARS: usize = 100;
 pub const MAX_DESCRIPTION_BYTES: usize = 5000;
@@ -22,15 +23,16 @@ pub const MAX_VIDEO_BYTES: u64 = 274_877_906_944;
 pub const MAX_DURATION: Duration = Duration::from_secs(12 * 3600);
 /// Longer videos need a phone-verified channel (§3.1).
 pub const UNVERIFIED_MAX_DURATION: Duration = Duration::from_secs(15 * 60);
-/// thumbnails.set's `maxSize` (§7); the reported 50 MB raise is unverified.
-pub const MAX_THUMBNAIL_BYTES: u64 = 2 * 1024 * 1024;
+/// thumbnails.set's `maxSize` since 2026-09-14: 50 MiB (discovery revision 20261104, §7).
+pub const MAX_THUMBNAIL_BYTES: u64 = 50 * 1024 * 1024;
 
-/// A checked thumbnail, read once so the bytes sent are the bytes checked.
+/// A checked thumbnail. Its bytes are streamed from the file when it is set (up to 50 MiB
+/// need not sit in memory); a file that shrinks in between is caught then.
 #[derive(Debug, Clone)]
 pub struct Thumbnail {
     pub path: PathBuf,
     pub mime: &'static str,
-    pub bytes: Vec<u8>,
+    pub size: u64,
 }
 
 /// Everything `keryx post youtube` will send, checked.
@@ -48,7 +50,6 @@ pub fn check(
     video: &VideoFile,
     metadata: &Metadata,
 ) -> Result<Checked> {
-    refuse_unsupported(ctx, metadata)?;
     check_video(ctx, video)?;
 
     let (title, title_from_file) = match &metadata.title {
@@ -75,16 +76,15 @@ pub fn check(
     let tags = clean_tags(&metadata.tags);
     check_tags(&tags)?;
     let category_id = metadata
-        .category
-        .clone()
+        .text(options::CATEGORY)
+        .map(String::from)
         .or_else(|| config.category.clone());
     if let Some(category) = &category_id {
         check_category(category)?;
     }
 
     let publish_at = metadata
-        .publish_at
-        .as_deref()
+        .text(options::PUBLISH_AT)
         .map(|t| parse_publish_at(ctx, t))
         .transpose()?;
     let privacy = choose_privacy(
@@ -93,17 +93,19 @@ pub fn check(
         publish_at.is_some(),
     )?;
 
-    let made_for_kids = metadata.made_for_kids.or(config.made_for_kids).ok_or_else(|| {
+    let made_for_kids = metadata
+        .flag(options::MADE_FOR_KIDS)
+        .or(config.made_for_kids)
+        .ok_or_else(|| {
         Error::input("YouTube needs to know whether this video is made for kids, and keryx will not guess")
             .with_hint(
                 "set `made_for_kids: false` (or true) under platforms.youtube in the config for your usual \
-                 audience, or pass --made-for-kids for this video",
+                 audience, or pass --youtube-made-for-kids for this video",
             )
     })?;
 
     let thumbnail = metadata
-        .thumbnail
-        .as_deref()
+        .path(options::THUMBNAIL)
         .map(read_thumbnail)
         .transpose()?;
 
@@ -125,48 +127,6 @@ pub fn check(
         thumbnail,
         title_from_file,
     })
-}
-
-/// Fields YouTube's API cannot honour are refused when honouring them matters, rather than
-/// silently dropped; values that already match YouTube's behaviour pass, so one shared sidecar
-/// can say `allow_duet: false` for TikTok without upsetting YouTube.
-fn refuse_unsupported(ctx: &Context, metadata: &Metadata) -> Result<()> {
-    let refuse = |what: &str, hint: &str| {
-        Err(Error::input(format!("YouTube cannot {what}")).with_hint(hint.to_string()))
-    };
-    if metadata.allow_duet == Some(true) {
-        return refuse(
-            "allow duets (TikTok has them; YouTube does not)",
-            "leave out --allow-duet for YouTube, or set it in the sidecar's tiktok section only",
-        );
-    }
-    if metadata.allow_stitch == Some(true) {
-        return refuse(
-            "allow stitches (TikTok has them; YouTube does not)",
-            "leave out --allow-stitch for YouTube, or set it in the sidecar's tiktok section only",
-        );
-    }
-    if metadata.allow_comments == Some(false) {
-        return refuse(
-            "turn comments off through its API",
-            "post without allow_comments: false and turn comments off in YouTube Studio (Details > Comments)",
-        );
-    }
-    if metadata.branded_content == Some(true) {
-        // The Data API has no paid-promotion declaration in the parts keryx can send (§4.2).
-        return refuse(
-            "declare a paid promotion through its API",
-            "post it private without --branded-content, tick \"Contains paid promotion\" in YouTube Studio \
-             (Details > Paid promotion), then make it public there",
-        );
-    }
-    if metadata.your_brand == Some(true) {
-        ctx.ui.warn(
-            "YouTube has no own-brand disclosure: its paid-promotion label is for third-party deals, so \
-             --your-brand changes nothing on YouTube",
-        );
-    }
-    Ok(())
 }
 
 fn check_video(ctx: &Context, video: &VideoFile) -> Result<()> {
@@ -286,18 +246,20 @@ pub fn check_tags(tags: &[String]) -> Result<()> {
 /// RFC 3339, normalised to UTC for the API (§4.2).
 fn parse_publish_at(ctx: &Context, text: &str) -> Result<String> {
     let when = OffsetDateTime::parse(text.trim(), &Rfc3339).map_err(|e| {
-        Error::input(format!("--publish-at `{text}` is not an RFC 3339 time"))
-            .with_source(e)
-            .with_hint("write it like 2026-12-24T18:00:00Z or 2026-12-24T19:00:00+01:00")
+        Error::input(format!(
+            "--youtube-publish-at `{text}` is not an RFC 3339 time"
+        ))
+        .with_source(e)
+        .with_hint("write it like 2026-12-24T18:00:00Z or 2026-12-24T19:00:00+01:00")
     })?;
     if when <= OffsetDateTime::now_utc() {
-        ctx.ui.warn(&format!("--publish-at {text} is in the past: YouTube will publish the video as soon as it is processed"));
+        ctx.ui.warn(&format!("--youtube-publish-at {text} is in the past: YouTube will publish the video as soon as it is processed"));
     }
     when.to_offset(time::UtcOffset::UTC)
         .format(&Rfc3339)
         .map_err(|e| {
             Error::input(format!(
-                "--publish-at `{text}` cannot be written as RFC 3339"
+                "--youtube-publish-at `{text}` cannot be written as RFC 3339"
             ))
             .with_source(e)
         })
@@ -322,18 +284,17 @@ pub fn choose_privacy(cap: Privacy, asked: Option<&str>, scheduled: bool) -> Res
             cap.as_str()
         ))
         .with_hint(
-            "raise platforms.youtube.privacy; note that YouTube keeps uploads from unaudited API projects \
-             private anyway (see docs/youtube.md)",
+            "raise platforms.youtube.privacy in the config, or ask for less with --privacy",
         ));
     }
     if scheduled {
         if privacy != Privacy::Private {
-            return Err(Error::input(format!("--publish-at needs privacy private, not {}", privacy.as_str()))
+            return Err(Error::input(format!("--youtube-publish-at needs privacy private, not {}", privacy.as_str()))
                 .with_hint("YouTube keeps a scheduled video private until the time comes; leave out --privacy or pass --privacy private"));
         }
         if cap != Privacy::Public {
             return Err(Error::input(format!(
-                "--publish-at makes the video public at that time, but the config caps privacy at {}",
+                "--youtube-publish-at makes the video public at that time, but the config caps privacy at {}",
                 cap.as_str()
             ))
             .with_hint("set platforms.youtube.privacy: public to allow scheduled publishing"));
@@ -342,41 +303,36 @@ pub fn choose_privacy(cap: Privacy, asked: Option<&str>, scheduled: bool) -> Res
     Ok(privacy)
 }
 
-/// JPEG or PNG by their first bytes, at most 2 MiB (§7).
+/// JPEG or PNG by their first bytes, at most 50 MiB (§7).
 fn read_thumbnail(path: &Path) -> Result<Thumbnail> {
+    use std::io::Read;
+
     let shown = path.display();
-    let size = std::fs::metadata(path)
-        .map_err(|e| {
-            Error::input(format!("cannot read the thumbnail {shown}"))
-                .with_source(e)
-                .with_hint("check the --thumbnail path")
-        })?
-        .len();
-    if size > MAX_THUMBNAIL_BYTES {
-        return Err(Error::input(format!("the thumbnail {shown} is {size} bytes; YouTube takes at most 2 MiB ({MAX_THUMBNAIL_BYTES} bytes)"))
-            .with_hint("export it smaller, e.g. 1280x720 JPEG at quality 85"));
-    }
-    let bytes = std::fs::read(path).map_err(|e| {
+    let unreadable = |e: std::io::Error| {
         Error::input(format!("cannot read the thumbnail {shown}"))
             .with_source(e)
-            .with_hint("check the --thumbnail path")
-    })?;
-    let Some(mime) = image_type(&bytes) else {
+            .with_hint("check the --youtube-thumbnail path")
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let size = file.metadata().map_err(unreadable)?.len();
+    if size > MAX_THUMBNAIL_BYTES {
+        return Err(Error::input(format!(
+            "the thumbnail {shown} is {size} bytes; YouTube takes at most 50 MiB ({MAX_THUMBNAIL_BYTES} bytes)"
+        ))
+        .with_hint("export it smaller: YouTube recommends 16:9, at most 3840x2160 (a JPEG of that size is a few MB)"));
+    }
+    let mut head = Vec::with_capacity(8);
+    file.take(8).read_to_end(&mut head).map_err(unreadable)?;
+    let Some(mime) = image_type(&head) else {
         return Err(Error::input(format!(
             "the thumbnail {shown} is neither a JPEG nor a PNG image"
         ))
         .with_hint("YouTube takes JPEG or PNG thumbnails; convert it first"));
     };
-    if bytes.len() as u64 > MAX_THUMBNAIL_BYTES {
-        return Err(Error::input(format!(
-            "the thumbnail {shown} grew past 2 MiB while being read"
-        ))
-        .with_hint("try again"));
-    }
     Ok(Thumbnail {
         path: path.to_path_buf(),
         mime,
-        bytes,
+        size,
     })
 }
 
@@ -505,15 +461,18 @@ mod tests {
             "image/png",
             "the name does not matter"
         );
+        // 50 MiB is taken (the limit since 2026-09-14), one byte more is not.
         let big = dir.path().join("big.png");
-        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
-        bytes.resize(MAX_THUMBNAIL_BYTES as usize + 1, 0);
-        std::fs::write(&big, &bytes).unwrap();
+        let file = std::fs::File::create(&big).unwrap();
+        std::io::Write::write_all(&mut &file, b"\x89PNG\r\n\x1a\n").unwrap();
+        file.set_len(MAX_THUMBNAIL_BYTES).unwrap();
+        assert_eq!(read_thumbnail(&big).unwrap().size, 52_428_800);
+        file.set_len(MAX_THUMBNAIL_BYTES + 1).unwrap();
+        let e = read_thumbnail(&big).unwrap_err();
         assert!(
-            read_thumbnail(&big)
-                .unwrap_err()
-                .message()
-                .contains("2 MiB")
+            e.message().contains("at most 50 MiB (52428800 bytes)"),
+            "{}",
+            e.message()
         );
         let gif = dir.path().join("t.gif");
         std::fs::write(&gif, b"GIF89a....").unwrap();

@@ -244,8 +244,9 @@ async fn client_secrets_file_then_a_short_with_a_thumbnail() {
     .unwrap();
     let report = world.authorize(Some(secrets)).await.expect("authorised");
     assert!(report.account.contains(CHANNEL_TITLE), "{report:?}");
+    // Unaudited projects are no longer forced private (since 2026-11-02): nothing to warn about.
     assert!(
-        report.notes.iter().any(|n| n.contains("audit")),
+        !report.notes.iter().any(|n| n.contains("audit")),
         "{:?}",
         report.notes
     );
@@ -275,12 +276,18 @@ async fn client_secrets_file_then_a_short_with_a_thumbnail() {
         title: Some("A vertical clip".into()),
         description: Some("Filmed on a ridge".into()),
         tags: vec!["#sunset".into(), "time lapse".into()],
-        thumbnail: Some(thumbnail),
         ai_generated: Some(true),
         ..Metadata::default()
-    };
+    }
+    .with("thumbnail", thumbnail);
+    // A Short takes its thumbnail once processed: keryx polls first (one poll is enough here).
+    world.knobs("uploads_are_shorts: true\nprocessing_polls: 0");
     let report = world.post(&video, &metadata).await.expect("posted");
     let id = report.id.clone().unwrap();
+    assert_eq!(
+        report.status, "processed",
+        "the last poll's status: {report:?}"
+    );
     assert_eq!(
         report.url.as_deref(),
         Some(format!("https://www.youtube.com/watch?v={id}").as_str())
@@ -316,7 +323,7 @@ async fn client_secrets_file_then_a_short_with_a_thumbnail() {
 }
 
 #[tokio::test]
-async fn faults_during_the_upload_are_survived_and_forced_private_is_reported() {
+async fn faults_during_the_upload_are_survived_and_another_applied_privacy_is_reported() {
     let world = World::standard().await;
     world.set("privacy", "public");
     world.set("chunk_size", "524288");
@@ -324,7 +331,8 @@ async fn faults_during_the_upload_are_survived_and_forced_private_is_reported() 
     world.knobs(
         "fail_requests_with_5xx: [{request: 2, status: 503}]\n\
          cut_connection: [{request: 4, after_bytes: 300000}]\n\
-         expire_access_token_after_requests: 6\n",
+         expire_access_token_after_requests: 6\n\
+         private_by_account_settings: true\n",
     );
     let video = world.video("wide.mp4", 3 * MIB, 1920, 1080, 600);
     let report = world
@@ -339,7 +347,10 @@ async fn faults_during_the_upload_are_survived_and_forced_private_is_reported() 
         .expect("posted");
     assert_eq!(report.privacy.as_deref(), Some("private"));
     assert!(
-        report.notes.iter().any(|n| n.contains("locked private")),
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("YouTube applied private") && !n.contains("audit")),
         "{:?}",
         report.notes
     );
@@ -617,23 +628,9 @@ async fn metadata_is_checked_before_anything_is_sent() {
         e.message().contains("more open than the config allows"),
         "{e:?}"
     );
-    let e = refused(Metadata {
-        publish_at: Some("tomorrow".into()),
-        ..titled("t")
-    })
-    .await;
+    let e = refused(titled("t").with("publish-at", "tomorrow")).await;
     assert!(e.message().contains("RFC 3339"), "{e:?}");
-    let e = refused(Metadata {
-        allow_duet: Some(true),
-        ..titled("t")
-    })
-    .await;
-    assert!(e.message().contains("duets"), "{e:?}");
-    let e = refused(Metadata {
-        category: Some("Music".into()),
-        ..titled("t")
-    })
-    .await;
+    let e = refused(titled("t").with("category", "Music")).await;
     assert!(e.message().contains("category"), "{e:?}");
     assert_eq!(
         world.stats()["sessions_started"],
@@ -664,13 +661,7 @@ async fn made_for_kids_must_be_decided() {
     let e = world.post(&video, &titled("t")).await.unwrap_err();
     assert!(e.message().contains("made for kids"), "{e:?}");
     let ok = world
-        .post(
-            &video,
-            &Metadata {
-                made_for_kids: Some(true),
-                ..titled("t")
-            },
-        )
+        .post(&video, &titled("t").with("made-for-kids", true))
         .await;
     assert!(ok.is_ok(), "{ok:?}");
 }
@@ -722,13 +713,7 @@ async fn a_thumbnail_failure_keeps_the_video() {
     let thumbnail = world.root.join("t.jpg");
     std::fs::write(&thumbnail, [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).unwrap();
     let report = world
-        .post(
-            &video,
-            &Metadata {
-                thumbnail: Some(thumbnail),
-                ..titled("t")
-            },
-        )
+        .post(&video, &titled("t").with("thumbnail", thumbnail))
         .await
         .expect("the video is reported");
     assert!(report.id.is_some());
@@ -741,4 +726,31 @@ async fn a_thumbnail_failure_keeps_the_video() {
         report.notes
     );
     assert_eq!(world.stats()["videos"]["count"], 1);
+}
+
+#[tokio::test]
+async fn a_short_whose_processing_fails_gets_no_thumbnail_and_says_so() {
+    let world = World::standard().await;
+    world.authorize(None).await.expect("authorised");
+    world.knobs("uploads_are_shorts: true\nprocessing_polls: 0\nprocessing_outcome: failed");
+    let video = world.video("broken.mp4", MIB, 1080, 1080, 20);
+    let thumbnail = world.root.join("t.png");
+    std::fs::write(&thumbnail, b"\x89PNG\r\n\x1a\nrest").unwrap();
+    let report = world
+        .post(&video, &titled("t").with("thumbnail", thumbnail))
+        .await
+        .expect("the video is reported");
+    assert_eq!(report.status, "failed", "{report:?}");
+    let notes = report.notes.join("\n");
+    assert!(notes.contains("ended `failed`"), "{notes}");
+    assert!(notes.contains("reports a problem"), "{notes}");
+    assert!(
+        world
+            .ui
+            .find(|l| l.starts_with("warn:") && l.contains("thumbnail was not set"))
+            .is_some(),
+        "{:?}",
+        world.ui.lines()
+    );
+    assert_eq!(world.stats()["thumbnails_set"], 0);
 }
