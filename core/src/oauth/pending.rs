@@ -112,7 +112,8 @@ pub(crate) fn load(ctx: &Context, platform: &str) -> Result<AuthRequest> {
         return Err(Error::input(format!(
             "the pending `keryx auth {platform}` expired: it was started {} ago, and a code can only be \
              finished within {}",
-            super::human_duration(Duration::from_secs(age.unsigned_abs())),
+            // Whole minutes: "11 minutes", not "11 min 1 s" because a second ticked over.
+            super::human_duration(Duration::from_secs(age.unsigned_abs() / 60 * 60)),
             super::human_duration(PENDING_TTL),
         ))
         .with_hint(format!(
