@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
 use crate::paths::Paths;
 use crate::secret::Secret;
 use crate::secrets::SecretStore;
@@ -181,10 +181,11 @@ impl TokenStore {
             return Err(not_authorised(&self.platform));
         }
         if stored.refresh_expired(now) {
-            return Err(
-                Error::input(format!("the {} authorisation has expired", self.platform))
-                    .with_hint(format!("run `keryx auth {}` again", self.platform)),
-            );
+            return Err(Error::authorisation(
+                Cause::AuthorisationExpired,
+                format!("the {} authorisation has expired", self.platform),
+            )
+            .with_hint(format!("run `keryx auth {}` again", self.platform)));
         }
         let reply = refresh(stored.refresh_token.clone()).await?;
         let (updated, access) = merge(&stored, reply, unix_now(), &self.platform)?;
@@ -314,8 +315,11 @@ fn try_lock(file: &File, path: &Path) -> Result<bool> {
 }
 
 fn not_authorised(platform: &str) -> Error {
-    Error::input(format!("{platform} is not authorised"))
-        .with_hint(format!("run `keryx auth {platform}`"))
+    Error::authorisation(
+        Cause::NotAuthorised,
+        format!("{platform} is not authorised"),
+    )
+    .with_hint(format!("run `keryx auth {platform}`"))
 }
 
 fn load_set(secrets: &SecretStore, platform: &str) -> Result<Option<TokenSet>> {

@@ -7,13 +7,14 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 
-use keryx_core::http::{API_TIMEOUT, Backoff, is_transient, is_transient_status, retry_after};
+use keryx_core::http::Verdict;
+use keryx_core::session::Api;
 use keryx_core::tokens::TokenStore;
 use keryx_core::{Context, Error, Metadata, PostReport, PreparedPost, Progress, Result, VideoFile};
 
 use crate::api::{ErrorEnvelope, Privacy, Video};
-use crate::client::{App, PLATFORM, Session, unreachable};
-use crate::error::{api_error, is_rate_limit};
+use crate::client::{App, PLATFORM, Session};
+use crate::error::api_error;
 use crate::resumable::{self, Upload};
 use crate::rules::{self, Checked, Thumbnail};
 
@@ -227,63 +228,37 @@ fn report(
 
 /// thumbnails.set (§7): the image bytes in one POST. `404 videoNotFound` right after an upload
 /// may mean the video is not yet visible to the thumbnail service (unverified), so it is
-/// retried a few times like a transient failure.
+/// retried like a transient failure.
 async fn set_thumbnail(session: &Session<'_>, video_id: &str, thumbnail: &Thumbnail) -> Result<()> {
     let url = session.app.endpoints.api(&format!(
         "/upload/youtube/v3/thumbnails/set?videoId={}",
         url::form_urlencoded::byte_serialize(video_id.as_bytes()).collect::<String>()
     ));
-    let mut backoff = Backoff::default();
-    let mut swapped = false;
-    loop {
-        let token = session.current();
-        let sent = session
-            .ctx
-            .http
-            .post(&url)
-            .timeout(API_TIMEOUT)
-            .bearer_auth(token.expose())
-            .header(CONTENT_TYPE, thumbnail.mime)
-            .header(CONTENT_LENGTH, thumbnail.bytes.len())
-            .body(thumbnail.bytes.clone())
-            .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(e) if is_transient(&e) => match backoff.next_delay(None) {
-                Some(delay) => {
-                    tokio::time::sleep(delay).await;
-                    continue;
-                }
-                None => return Err(unreachable("YouTube", e)),
+    let what = "the thumbnail";
+    session
+        .send_classified(
+            what,
+            |http, token| {
+                http.post(&url)
+                    .bearer_auth(token.expose())
+                    .header(CONTENT_TYPE, thumbnail.mime)
+                    .header(CONTENT_LENGTH, thumbnail.bytes.len())
+                    .body(thumbnail.bytes.clone())
             },
-            Err(e) => return Err(unreachable("YouTube", e)),
-        };
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let wait = retry_after(response.headers());
-        let text = response.text().await.unwrap_or_default();
-        let envelope: Option<ErrorEnvelope> = serde_json::from_str(&text).ok();
-        let reason = envelope.as_ref().map(|e| e.reason()).unwrap_or("");
-        if status == StatusCode::UNAUTHORIZED && !swapped {
-            swapped = true;
-            session.replace(&token).await?;
-            continue;
-        }
-        let retry = is_transient_status(status)
-            || is_rate_limit(reason)
-            || (status == StatusCode::NOT_FOUND
-                && reason == "videoNotFound"
-                && backoff.failures() < 3);
-        if retry && let Some(delay) = backoff.next_delay(wait) {
-            tracing::info!("thumbnails.set answered {status} {reason}; retrying in {delay:?}");
-            tokio::time::sleep(delay).await;
-            continue;
-        }
-        return Err(api_error("the thumbnail", status, envelope.as_ref(), &text));
-    }
+            |reply| {
+                let envelope: Option<ErrorEnvelope> = serde_json::from_slice(&reply.body).ok();
+                let reason = envelope.as_ref().map(|e| e.reason()).unwrap_or("");
+                if reply.status == StatusCode::NOT_FOUND && reason == "videoNotFound" {
+                    return Verdict::Transient {
+                        retry_after: reply.retry_after(),
+                        error: api_error(what, reply.status, envelope.as_ref(), &reply.text()),
+                    };
+                }
+                session.app.classify(what, reply)
+            },
+        )
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
