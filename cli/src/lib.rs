@@ -26,7 +26,8 @@ pub fn main() -> ! {
 }
 
 /// Runs keryx with `args` (the first is the program name) and returns the exit code:
-/// 0 done, 1 a platform refused or failed, 2 bad usage, config or input.
+/// 0 done, 1 a platform refused or failed, 2 bad usage, config or input, 4 authorisation
+/// required.
 pub fn run<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,

@@ -98,6 +98,18 @@ impl Error {
         }
     }
 
+    /// A failure of `kind`, for code that speaks for several others (e.g. `keryx post all`'s
+    /// summary, which takes the kind of its most serious target).
+    pub fn of_kind(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            cause: None,
+            message: message.into(),
+            hint: None,
+            source: None,
+        }
+    }
+
     /// Authorisation required (exit 4), with why: [`Cause::NotAuthorised`],
     /// [`Cause::AuthorisationExpired`] or [`Cause::AuthorisationRefused`]. The hint should name
     /// the `keryx auth <platform>` to run.

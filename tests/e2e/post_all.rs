@@ -556,3 +556,29 @@ fn an_interrupted_post_is_resumed_on_the_rerun() {
         .collect();
     assert_eq!(results, ["started", "posted"]);
 }
+
+/// One exit code speaks for every target: bad input (2) over authorisation required (4) over a
+/// platform failure (1).
+#[test]
+fn the_exit_code_is_the_most_serious_targets() {
+    let (home, emulator) = both();
+    let video = small_video(&home);
+    // The user removed keryx's access to YouTube: preflight finds it before a byte is sent.
+    emulator.configure("youtube", "revoke_refresh_tokens: true\n");
+    home.run(&["post", "all", &video, "--yes"])
+        .expect_code(4)
+        .expect_stderr("youtube: ")
+        .expect_stderr("keryx auth youtube");
+    // Bad input for TikTok as well: that must be fixed first, so it decides.
+    std::fs::write(
+        home.path().join("reel.keryx.yaml"),
+        "tiktok: { category: \"19\" }\n",
+    )
+    .unwrap();
+    home.run(&["post", "all", &video, "--yes"])
+        .expect_code(2)
+        .expect_stderr("keryx auth youtube")
+        .expect_stderr("TikTok has no `category`");
+    assert_eq!(tiktok_posts(&emulator), 0);
+    assert_eq!(youtube_videos(&emulator), 0);
+}

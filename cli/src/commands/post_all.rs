@@ -4,7 +4,8 @@
 //!    its first bytes), the sidecar, the ledger, each platform's config, then each platform's
 //!    `prepare` (its limits, metadata rules, credentials and, on a terminal without `--yes`, its
 //!    questions, one platform after another). Every problem is collected; any problem stops
-//!    everything with one list and exit 2. `--dry-run` stops here and prints the plans.
+//!    everything with one list and the most serious problem's exit code (2 bad input, else 4
+//!    authorisation required, else 1). `--dry-run` stops here and prints the plans.
 //! 2. The ledger: a platform that already holds a successful post of the same bytes (SHA-256)
 //!    is skipped ("already posted ... use --force"); one whose last attempt never finished is
 //!    posted again (YouTube resumes its saved session), and the summary says so. The hash is
@@ -16,7 +17,8 @@
 //!    is written to the ledger (`started`) as soon as the hash is known, and again the moment it
 //!    ends, so a crash later in another platform's upload keeps what was already posted.
 //! 4. A summary table (or, with `--json`, one array of results). Exit 0 when every target is
-//!    posted or already posted, 1 when any failed, 2 for bad input.
+//!    posted or already posted, else the most serious failure's: 2 bad input, 4 authorisation
+//!    required, 1 a platform failed.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,7 +26,9 @@ use std::task::Poll;
 use std::time::Duration;
 
 use keryx_core::ledger::{History, Ledger, Record};
-use keryx_core::{Context, Error, Platform, PostReport, PreparedPost, Result, VideoFile};
+use keryx_core::{
+    Context, Error, ErrorKind, Platform, PostReport, PreparedPost, Result, VideoFile,
+};
 use serde::Serialize;
 
 use super::post::{
@@ -164,10 +168,19 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
 
     if !problems.is_empty() {
         report_problems(mode, &targets, &problems);
-        return Err(super::reported(Error::input(format!(
-            "preflight found {} problem(s); nothing was sent",
-            problems.count()
-        ))));
+        let kind = most_serious(
+            problems
+                .general
+                .iter()
+                .chain(problems.platforms.iter().map(|(_, e)| e)),
+        );
+        return Err(super::reported(Error::of_kind(
+            kind,
+            format!(
+                "preflight found {} problem(s); nothing was sent",
+                problems.count()
+            ),
+        )));
     }
     let (Some(video), Some(fingerprint)) = (video, fingerprint) else {
         // Unreachable: without a video or sidecar there would be a problem above.
@@ -227,10 +240,14 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     finished.sort_by_key(|f| f.platform.id());
 
     print_summary(mode, &finished);
-    let failed = finished
+    let failures: Vec<&Error> = finished
         .iter()
-        .filter(|f| matches!(f.result, Ending::Failed(_)))
-        .count();
+        .filter_map(|f| match &f.result {
+            Ending::Failed(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let failed = failures.len();
     if failed > 0 {
         let message = format!(
             "{failed} of {} platform(s) failed; run the same command again to retry only those",
@@ -239,9 +256,22 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         if !mode.json {
             eprintln!("error: {message}");
         }
-        return Err(super::reported(Error::platform(message)));
+        return Err(super::reported(Error::of_kind(
+            most_serious(failures),
+            message,
+        )));
     }
     Ok(())
+}
+
+/// The kind whose exit code speaks for all of `errors`: bad input (2) over authorisation
+/// required (4) over a platform failure (1).
+fn most_serious<'a>(errors: impl IntoIterator<Item = &'a Error>) -> ErrorKind {
+    errors
+        .into_iter()
+        .map(Error::kind)
+        .max_by_key(|kind| kind.severity())
+        .unwrap_or(ErrorKind::Platform)
 }
 
 /// Every enabled platform, or those named by `--only`, minus `--skip`.
