@@ -582,3 +582,30 @@ fn the_exit_code_is_the_most_serious_targets() {
     assert_eq!(tiktok_posts(&emulator), 0);
     assert_eq!(youtube_videos(&emulator), 0);
 }
+
+/// Without questions to ask (`--yes`), every platform's preflight runs at once: while TikTok's
+/// token request hangs unanswered, YouTube's refresh is already done.
+#[test]
+fn preflight_checks_every_platform_at_once() {
+    let (mut home, emulator) = both();
+    // Long enough that YouTube's refresh on loopback is over well before TikTok retries.
+    home.set_env("KERYX_REPLY_TIMEOUT_MS", "3000");
+    let video = small_video(&home);
+    emulator.stall("POST", "/v2/oauth/token/", 1);
+    home.run(&["post", "all", &video, "--yes", "--dry-run"])
+        .expect_code(0);
+    assert_eq!(emulator.stalled(), 1);
+    let whole = emulator.log();
+    // What came after the stall was set up (the authorisations before it refreshed too).
+    let log = &whole[whole
+        .find("POST /__emulator/stall")
+        .expect("the stall is logged")..];
+    let position = |needle: &str| {
+        log.find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in the emulator log:\n{log}"))
+    };
+    assert!(
+        position("POST /token 200") < position("POST /v2/oauth/token/ 200"),
+        "YouTube's refresh waited for TikTok's stalled one:\n{log}"
+    );
+}

@@ -3,7 +3,8 @@
 //! 1. Preflight, for every target, before a byte leaves the machine: the file (container from
 //!    its first bytes), the sidecar, the ledger, each platform's config, then each platform's
 //!    `prepare` (its limits, metadata rules, credentials and, on a terminal without `--yes`, its
-//!    questions, one platform after another). Every problem is collected; any problem stops
+//!    questions). Every platform prepares at once, unless questions may be asked on a terminal:
+//!    then one platform after another, so two never ask at the same time. Every problem is collected; any problem stops
 //!    everything with one list and the most serious problem's exit code (2 bad input, else 4
 //!    authorisation required, else 1). `--dry-run` stops here and prints the plans.
 //! 2. The ledger: a platform that already holds a successful post of the same bytes (SHA-256)
@@ -21,9 +22,9 @@
 //!    required, 1 a platform failed.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
+
+use futures_util::future::join_all;
 
 use keryx_core::ledger::{History, Ledger, Record};
 use keryx_core::{
@@ -126,23 +127,32 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
             .iter()
             .partition(|p| !args.force && history.has_posted_size(p.id(), video.size));
         let hash = Fingerprint::new(video, !known.is_empty() || !args.dry_run);
-        for &platform in &fresh {
-            match prepare(platform).await {
+        // Questions on a terminal are asked one platform at a time; without them every
+        // platform's checks (token refresh, account lookups) run at once.
+        let one_at_a_time = ctx.ui.prompter().is_some();
+        let (prepared, known_hash) =
+            tokio::join!(prepare_each(&fresh, one_at_a_time, &prepare), async {
+                match known.is_empty() {
+                    true => None,
+                    false => Some(hash.get().await),
+                }
+            });
+        for (platform, result) in prepared {
+            match result {
                 Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
                 Err(e) => problems.platforms.push((platform, e)),
             }
         }
-        let known_hash = match known.is_empty() {
-            true => None,
-            false => match hash.get().await {
-                Ok(hash) => Some(hash),
-                Err(e) => {
-                    problems.general.push(e);
-                    None
-                }
-            },
+        let known_hash = match known_hash {
+            None => None,
+            Some(Ok(hash)) => Some(hash),
+            Some(Err(e)) => {
+                problems.general.push(e);
+                None
+            }
         };
         if let Some(known_hash) = &known_hash {
+            let mut unposted = Vec::new();
             for &platform in &known {
                 if let Some(record) = history.posted(known_hash, platform.id()) {
                     // The summary table says it too; under --json it is the only line for people.
@@ -154,9 +164,12 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
                         ));
                     }
                     plans.push((platform, Plan::AlreadyPosted(Box::new(record.clone()))));
-                    continue;
+                } else {
+                    unposted.push(platform);
                 }
-                match prepare(platform).await {
+            }
+            for (platform, result) in prepare_each(&unposted, one_at_a_time, &prepare).await {
+                match result {
                     Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
                     Err(e) => problems.platforms.push((platform, e)),
                 }
@@ -236,7 +249,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
             elapsed: Some(elapsed),
         }
     });
-    finished.extend(join_all(posts.collect()).await);
+    finished.extend(join_all(posts).await);
     finished.sort_by_key(|f| f.platform.id());
 
     print_summary(mode, &finished);
@@ -306,29 +319,30 @@ fn targets(ctx: &Context, args: &PostArgs) -> Result<Vec<&'static dyn Platform>>
     Ok(selected)
 }
 
-/// Polls every future on this task until all are done; outputs in the futures' order. Each
-/// post's bytes are streamed by its own HTTP connection task, so the uploads run in parallel.
-async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    Poll::Ready(value) => *output = Some(value),
-                    Poll::Pending => pending = true,
-                }
-            }
+/// Runs `prepare` for each platform: all at once, or one after another when questions may be
+/// asked. Results in the platforms' order.
+async fn prepare_each<'a, F, Fut>(
+    platforms: &[&'static dyn Platform],
+    one_at_a_time: bool,
+    prepare: &F,
+) -> Vec<(&'static dyn Platform, Result<Box<dyn PreparedPost>>)>
+where
+    F: Fn(&'static dyn Platform) -> Fut,
+    Fut: Future<Output = Result<Box<dyn PreparedPost>>> + 'a,
+{
+    if one_at_a_time {
+        let mut results = Vec::new();
+        for &platform in platforms {
+            results.push((platform, prepare(platform).await));
         }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
+        return results;
+    }
+    join_all(
+        platforms
+            .iter()
+            .map(|&platform| async move { (platform, prepare(platform).await) }),
+    )
+    .await
 }
 
 /// One element of `--json`'s array. Every key is always present.
