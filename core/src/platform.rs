@@ -33,6 +33,14 @@ pub trait Platform: Send + Sync + 'static {
     /// How the platform is called in messages, e.g. `TikTok`.
     fn display_name(&self) -> &'static str;
 
+    /// The target prefix of the crate's log lines (its crate name, e.g. `keryx_tiktok`), for
+    /// the CLI's `-v` filter. Taken from the implementing type's path; a platform whose logs
+    /// come from elsewhere overrides it.
+    fn log_target(&self) -> &'static str {
+        let name = std::any::type_name::<Self>();
+        name.split("::").next().unwrap_or(name)
+    }
+
     /// Parses and validates this platform's config section, with errors that name the file,
     /// line and key. Called before any other method, and by `keryx status`.
     fn check_config(&self, ctx: &Context) -> Result<()>;
