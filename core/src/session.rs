@@ -25,6 +25,10 @@ use crate::tokens::{DEFAULT_LOCK_TIMEOUT, Need, TokenReply, TokenStore};
 /// burst of concurrent keryx processes that each refresh once.
 pub const MAX_TOKEN_SWAPS: u32 = 16;
 
+/// Tokens this process refreshed itself that may be refused in a row: one refused right after
+/// its own refresh was not killed by another process, and refreshing again will not help.
+pub const MAX_OWN_TOKENS_REFUSED: u32 = 2;
+
 /// What a platform tells a [`Session`] about itself.
 pub trait Api: Send + Sync {
     /// The platform id; its tokens are stored under it (see [`TokenStore`]).
@@ -116,15 +120,21 @@ impl<'a, A: Api> Session<'a, A> {
 
     /// The server refused `rejected`: take a newer token another process stored, or refresh.
     pub async fn replace(&self, rejected: &Secret) -> Result<()> {
+        self.replace_from(rejected).await.map(|_| ())
+    }
+
+    /// [`Session::replace`], saying whether this process refreshed (`true`) or took a token
+    /// another process stored (`false`).
+    async fn replace_from(&self, rejected: &Secret) -> Result<bool> {
         let (api, ctx, policy) = (self.api, self.ctx, &self.policy);
-        let access = self
+        let (access, refreshed) = self
             .tokens
-            .access_token(Need::Replace(rejected), |refresh| {
+            .access_token_from(Need::Replace(rejected), |refresh| {
                 api.refresh(ctx, policy, refresh)
             })
             .await?;
         *self.access.lock().unwrap_or_else(|e| e.into_inner()) = access;
-        Ok(())
+        Ok(refreshed)
     }
 
     /// Sends an authorised call and returns the reply the platform accepted. `request` builds
@@ -151,6 +161,9 @@ impl<'a, A: Api> Session<'a, A> {
         let label = format!("{} ({what})", self.api.display_name());
         let mut call = Call::new(&self.policy, &label);
         let mut swaps = 0;
+        // Refused tokens in a row that this process had just refreshed itself.
+        let mut own_refused = 0;
+        let mut own_token = false;
         loop {
             let token = self.current();
             match call
@@ -158,16 +171,24 @@ impl<'a, A: Api> Session<'a, A> {
                 .await?
             {
                 Answer::Reply(reply) => return Ok(reply),
-                Answer::TokenInvalid(error) if swaps >= MAX_TOKEN_SWAPS => {
-                    return Err(error.with_note(format!(
-                        "refused {} fresh access tokens in a row",
-                        swaps + 1
-                    )));
-                }
-                Answer::TokenInvalid(_) => {
+                Answer::TokenInvalid(error) => {
+                    if own_token {
+                        own_refused += 1;
+                    }
+                    if swaps >= MAX_TOKEN_SWAPS || own_refused >= MAX_OWN_TOKENS_REFUSED {
+                        return Err(error.with_note(format!(
+                            "{} access tokens in a row were refused",
+                            swaps + 1
+                        )));
+                    }
                     swaps += 1;
                     tracing::info!("{label}: the access token was refused; taking a new one");
-                    self.replace(&token).await?;
+                    own_token = self.replace_from(&token).await?;
+                    if !own_token {
+                        // Another process refreshed meanwhile: that, not the server, explains
+                        // the refusals so far.
+                        own_refused = 0;
+                    }
                 }
             }
         }

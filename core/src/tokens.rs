@@ -158,6 +158,20 @@ impl TokenStore {
         F: FnOnce(Secret) -> Fut,
         Fut: Future<Output = Result<TokenReply>>,
     {
+        Ok(self.access_token_from(need, refresh).await?.0)
+    }
+
+    /// [`TokenStore::access_token`], also saying where the token came from: `true` when this
+    /// call refreshed, `false` when it took the stored one (perhaps another process's).
+    pub async fn access_token_from<F, Fut>(
+        &self,
+        need: Need<'_>,
+        refresh: F,
+    ) -> Result<(Secret, bool)>
+    where
+        F: FnOnce(Secret) -> Fut,
+        Fut: Future<Output = Result<TokenReply>>,
+    {
         let _lock = self.lock_async().await?;
         // Inside the lock: another process may have rotated the tokens since anyone last looked.
         let stored = self
@@ -175,7 +189,7 @@ impl TokenStore {
                 .filter(|current| current.expose() != rejected.expose()),
         };
         if let Some(token) = reusable {
-            return Ok(token.clone());
+            return Ok((token.clone(), false));
         }
         if stored.refresh_token.is_empty() {
             return Err(not_authorised(&self.platform));
@@ -204,7 +218,7 @@ impl TokenStore {
                 ))
                 .with_hint(hint)
             })?;
-        Ok(access)
+        Ok((access, true))
     }
 
     /// Runs a secret-store call on Tokio's blocking pool (it may wait on D-Bus).
