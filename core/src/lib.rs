@@ -11,15 +11,18 @@
 //! - [`upload`]: streaming chunk bodies from disk.
 //! - [`media`]: what a video file is (container, duration, size), read from its header.
 //! - [`metadata`]: what to say about a video, from flags and the `VIDEO.keryx.yaml` sidecar.
-//! - [`ledger`]: the append-only record of post attempts that keeps reruns from posting twice.
+//! - [`ledger`]: the append-only record of post attempts that keeps reruns from posting twice;
+//!   [`claim`]: the cross-process lock that keeps two concurrent runs from doing so.
 //! - [`emulator`]: the contract for platform fakes and a server that runs them.
 //!
 //! Core names no platform.
 
+pub mod claim;
 pub mod config;
 pub mod context;
 pub mod emulator;
 pub mod error;
+pub mod fingerprints;
 pub mod http;
 pub mod ledger;
 pub mod media;
@@ -31,6 +34,7 @@ pub mod secret;
 pub mod secrets;
 pub mod session;
 pub mod tokens;
+pub mod ui;
 pub mod upload;
 
 pub use context::{Context, NoProgress, Progress, Prompter, Ui};

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::config::{Located, locate};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -319,18 +320,11 @@ const UNKNOWN_MARK: &str = " (keryx-sidecar-unknown)";
 
 /// `file:line:column: message`, with a hint saying what is allowed.
 fn yaml_error(path: &Path, err: &serde_yaml::Error, platform_ids: &[&str]) -> Error {
-    let mut text = err.to_string();
-    let location = err.location();
-    if let Some(at) = &location {
-        let suffix = format!(" at line {} column {}", at.line(), at.column());
-        if let Some(i) = text.find(&suffix) {
-            text.replace_range(i..i + suffix.len(), "");
-        }
-    }
-    let place = match &location {
-        Some(at) => format!("{}:{}:{}", path.display(), at.line(), at.column()),
-        None => path.display().to_string(),
-    };
+    let Located {
+        place,
+        line,
+        message: mut text,
+    } = locate(path, err);
     let fields = FIELDS.join(", ");
     let hint = if let Some(message) = text.strip_suffix(UNKNOWN_MARK) {
         text = message.to_string();
@@ -345,8 +339,8 @@ fn yaml_error(path: &Path, err: &serde_yaml::Error, platform_ids: &[&str]) -> Er
         text = format!("{}unknown key `{name}`", &text[..start]);
         format!("a platform section takes the same keys as the top level: {fields}")
     } else {
-        match &location {
-            Some(at) => format!("fix line {} of {}", at.line(), path.display()),
+        match line {
+            Some(line) => format!("fix line {line} of {}", path.display()),
             None => format!("fix {}", path.display()),
         }
     };

@@ -1,4 +1,5 @@
-//! A string that must never be printed: tokens, client secrets, PKCE verifiers.
+//! A string that must never be printed (tokens, client secrets, PKCE verifiers), and where a
+//! platform's client secret is looked for (its environment variable and stored name).
 
 use std::fmt;
 
@@ -60,6 +61,16 @@ impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Secret)
     }
+}
+
+/// The environment variable for a platform's client secret: `TIKTOK_CLIENT_SECRET` for `tiktok`.
+pub fn client_secret_env(platform: &str) -> String {
+    format!("{}_CLIENT_SECRET", platform.to_ascii_uppercase())
+}
+
+/// The secret name a platform's client secret is stored under: `tiktok/client_secret`.
+pub fn client_secret_name(platform: &str) -> String {
+    format!("{platform}/client_secret")
 }
 
 #[cfg(test)]

@@ -19,9 +19,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::config::{self, SecretsMode};
-use crate::context::Ui;
 use crate::error::{Cause, Error, Result};
 use crate::secret::Secret;
+pub use crate::secret::{client_secret_env, client_secret_name};
+use crate::ui::Ui;
 
 /// The keychain service name every keryx secret is stored under.
 pub const KEYCHAIN_SERVICE: &str = "keryx";
@@ -244,16 +245,6 @@ fn client_secret_from(
     }
 }
 
-/// The environment variable for a platform's client secret: `TIKTOK_CLIENT_SECRET` for `tiktok`.
-pub fn client_secret_env(platform: &str) -> String {
-    format!("{}_CLIENT_SECRET", platform.to_ascii_uppercase())
-}
-
-/// The secret name a platform's client secret is stored under: `tiktok/client_secret`.
-pub fn client_secret_name(platform: &str) -> String {
-    format!("{platform}/client_secret")
-}
-
 // ---------------------------------------------------------------------------------------------
 // The keychain, through `keyring`, every call on a helper thread with a deadline
 // ---------------------------------------------------------------------------------------------
@@ -395,7 +386,7 @@ fn keychain_error(action: &str, name: &str, error: keyring::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::Prompter;
+    use crate::ui::Prompter;
     use std::sync::Mutex;
 
     #[derive(Default)]

@@ -127,11 +127,20 @@ async fn loopback_success_decodes_the_code_once_and_answers_the_browser() {
             .mode();
         assert_eq!(dir_mode & 0o777, 0o700);
     }
-    // The listener is gone once the flow returned.
+    // The listener answers until the platform is done with the callback, then goes away
+    // (after at most the 2 s it gives a page in flight to reach the browser).
+    drop(callback);
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let gone = async {
+        while client.get(&request.redirect_uri).send().await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
     assert!(
-        client.get(&request.redirect_uri).send().await.is_err(),
-        "the loopback listener outlived the flow"
+        tokio::time::timeout(Duration::from_secs(5), gone)
+            .await
+            .is_ok(),
+        "the loopback listener outlived the callback"
     );
     forget_pending(&ctx, P).unwrap();
     assert!(!pending.exists());
@@ -169,8 +178,10 @@ async fn a_rerun_replaces_the_pending_request_and_works_again() {
     assert_ne!(states[0], states[1]);
 }
 
+/// Strays (no `state`, or another one), whether they carry a code or an error, are answered
+/// with a 400 page and do not end the wait; the genuine redirect after them does.
 #[tokio::test]
-async fn loopback_with_a_wrong_state_ends_the_flow_with_an_error_page() {
+async fn loopback_callbacks_without_the_right_state_are_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let (ctx, _ui) = context(dir.path());
     let (build, mut requests) = authorize_url_reporting();
@@ -179,24 +190,68 @@ async fn loopback_with_a_wrong_state_ends_the_flow_with_an_error_page() {
     let options = options();
     let browser = async {
         let r = next_request(&mut requests).await;
-        get(&format!(
-            "{}?code=abc&state=not-{}",
-            r.redirect_uri, r.state
-        ))
-        .await
+        let mut pages = Vec::new();
+        for query in [
+            "error=access_denied".to_owned(),
+            "error=".to_owned(),
+            "code=abc".to_owned(),
+            format!("code=abc&state=not-{}", r.state),
+            format!("error=access_denied&state=not-{}", r.state),
+            // A repeated key never overrides the first, checked one.
+            format!("code=abc&state=not-{}&state={}", r.state, r.state),
+        ] {
+            pages.push(get(&format!("{}?{query}", r.redirect_uri)).await);
+        }
+        let genuine = get(&format!("{}?code=real&state={}", r.redirect_uri, r.state)).await;
+        (pages, genuine)
     };
-    let (result, (status, page)) =
+    let (result, (pages, genuine)) =
         tokio::join!(obtain_code_with(&ctx, &spec, &options, io), browser);
-    let error = result.unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Input);
+    assert_eq!(result.unwrap().code.expose(), "real");
+    for (status, page) in &pages {
+        assert_eq!(*status, 400, "{page}");
+        assert!(
+            page.contains("ignored") && page.contains("still waiting"),
+            "{page}"
+        );
+        assert!(
+            !page.contains("abc"),
+            "a stray's code is never echoed: {page}"
+        );
+    }
+    assert!(pages[0].1.contains("no `state`"), "{}", pages[0].1);
     assert!(
-        error.message().contains("state does not match"),
+        pages[3].1.contains("another authorisation"),
         "{}",
-        error.message()
+        pages[3].1
     );
-    assert!(error.hint().unwrap().contains("keryx auth fake"));
-    assert_eq!(status, 400);
-    assert!(page.contains("state does not match"), "{page}");
+    assert_eq!(genuine.0, 200);
+}
+
+/// The browser retrying the genuine redirect while the code is being exchanged is told the
+/// authorisation is done; only one answer ever reaches the platform.
+#[tokio::test]
+async fn a_repeated_genuine_callback_is_answered_already_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _ui) = context(dir.path());
+    let (build, mut requests) = authorize_url_reporting();
+    let spec = spec(&build);
+    let (io, _lines) = io();
+    let options = options();
+    let browser = async {
+        let r = next_request(&mut requests).await;
+        let url = format!("{}?code=once&state={}", r.redirect_uri, r.state);
+        (get(&url).await, url)
+    };
+    let (result, ((status, _), url)) =
+        tokio::join!(obtain_code_with(&ctx, &spec, &options, io), browser);
+    let callback = result.unwrap();
+    assert_eq!(status, 200);
+    // The platform has the callback and is exchanging it: the listener still answers.
+    let (again, page) = get(&url).await;
+    assert_eq!(again, 200);
+    assert!(page.contains("already received"), "{page}");
+    drop(callback);
 }
 
 #[tokio::test]
@@ -401,6 +456,38 @@ async fn the_timeout_ends_the_wait_with_a_hint_to_use_code() {
         pending_path(dir.path(), P).exists(),
         "a timed-out authorisation can still be finished"
     );
+}
+
+/// After a timeout, the message says what was ignored, without any code.
+#[tokio::test]
+async fn the_timeout_message_names_the_ignored_callbacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _ui) = context(dir.path());
+    let (build, mut requests) = authorize_url_reporting();
+    let spec = spec(&build);
+    let (io, _lines) = io();
+    let mut options = options();
+    options.timeout = Duration::from_millis(1500);
+    let strays = async {
+        let r = next_request(&mut requests).await;
+        get(&format!("{}?error=access_denied", r.redirect_uri)).await;
+        get(&format!("{}?error=access_denied", r.redirect_uri)).await;
+        get(&format!("{}?code=SECRETCODE&state=other", r.redirect_uri)).await;
+    };
+    let (result, ()) = tokio::join!(obtain_code_with(&ctx, &spec, &options, io), strays);
+    let error = result.unwrap_err();
+    let message = error.message();
+    assert!(
+        message.starts_with("no authorisation arrived within"),
+        "{message}"
+    );
+    assert!(message.contains("ignored 3 callbacks"), "{message}");
+    assert!(
+        message.contains("2 × a callback with `error=access_denied` and no `state`"),
+        "{message}"
+    );
+    assert!(message.contains("a `code` (not shown)"), "{message}");
+    assert!(!message.contains("SECRETCODE"), "{message}");
 }
 
 /// The first process is interrupted (Ctrl-C) after showing the URL; a second one finishes with

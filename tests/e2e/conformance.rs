@@ -118,36 +118,127 @@ pub fn auth_declined(platform: &str) {
     assert!(!home.config().contains("enabled: true"));
 }
 
-pub fn auth_wrong_state(platform: &str) {
+/// The query of `redirect` with its `state` replaced by `state` (or removed, for `None`).
+fn with_state(redirect: &str, state: Option<&str>) -> String {
+    let mut url = url::Url::parse(redirect).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter_map(|(k, v)| match (k.as_ref(), state) {
+            ("state", None) => None,
+            ("state", Some(s)) => Some((k.into_owned(), s.to_owned())),
+            _ => Some((k.into_owned(), v.into_owned())),
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.into()
+}
+
+/// `redirect` (the loopback callback address) with only `query`.
+fn callback_with(redirect: &str, query: &str) -> String {
+    let mut url = url::Url::parse(redirect).unwrap();
+    url.set_query(Some(query));
+    url.into()
+}
+
+/// Strays on the loopback port (no `state`, or another one) are answered 400 and ignored; the
+/// browser's genuine redirect after them completes the authorisation.
+pub fn auth_ignores_stray_callbacks(platform: &str) {
     let (home, emulator) = setup(platform);
-    let mut child = home.spawn(&["auth", platform, "--no-browser"]);
+    let mut child = home.spawn(&["auth", platform, "--no-browser", "-v"]);
     let mut lines = Lines::new(child.stderr.take().unwrap());
     let url = lines.wait_for(
         Duration::from_secs(30),
         is_authorize_url(&emulator.base_url),
     );
-    let redirect = approval_redirect(&emulator, &url);
-    let mut forged = url::Url::parse(&redirect).unwrap();
-    let pairs: Vec<(String, String)> = forged
-        .query_pairs()
-        .map(|(k, v)| {
-            let value = if k == "state" {
-                "forged-state".to_string()
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), value)
-        })
-        .collect();
-    forged.query_pairs_mut().clear().extend_pairs(pairs);
-    let page = emulator.http().get(forged.as_str()).send().unwrap();
-    assert!(page.status().is_client_error());
-    let status = wait_with_timeout(&mut child, Duration::from_secs(30));
-    assert_eq!(status.code(), Some(2), "{}", lines.rest());
+    let genuine = approval_redirect(&emulator, &url);
+    for stray in [
+        callback_with(&genuine, "error=access_denied"),
+        callback_with(&genuine, "error="),
+        callback_with(&genuine, "code=abc"),
+        with_state(&genuine, Some("forged-state")),
+        with_state(&genuine, None),
+    ] {
+        let page = emulator.http().get(&stray).send().unwrap();
+        assert_eq!(page.status(), 400, "{stray}");
+        assert!(page.text().unwrap().contains("still waiting"));
+    }
+    let page = emulator.http().get(&genuine).send().unwrap();
+    assert!(page.status().is_success(), "{}", page.status());
+    let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+    let stderr = lines.rest();
+    assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(
-        lines.rest().contains("state"),
-        "the error should say the state did not match"
+        stderr.contains("ignored a callback with `error=access_denied` and no `state`"),
+        "-v logs the strays:\n{stderr}"
     );
+    let status = home.run(&["status", "--json"]).expect_code(0).json();
+    let entry = status["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["platform"] == platform)
+        .unwrap()
+        .clone();
+    assert!(entry["token"].is_string(), "no token after auth: {entry}");
+}
+
+/// Only strays until the timeout: the timeout's message says how many and what they were.
+pub fn auth_times_out_naming_the_strays(platform: &str) {
+    let (home, emulator) = setup(platform);
+    let mut child = home.spawn(&["auth", platform, "--no-browser", "--timeout", "3s"]);
+    let mut lines = Lines::new(child.stderr.take().unwrap());
+    let url = lines.wait_for(
+        Duration::from_secs(30),
+        is_authorize_url(&emulator.base_url),
+    );
+    let genuine = approval_redirect(&emulator, &url);
+    let forged = with_state(&genuine, Some("forged-state"));
+    for stray in [callback_with(&genuine, "error=access_denied"), forged] {
+        assert_eq!(emulator.http().get(&stray).send().unwrap().status(), 400);
+    }
+    let status = wait_with_timeout(&mut child, Duration::from_secs(30));
+    let stderr = lines.rest();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no authorisation arrived within"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("ignored 2 callbacks"), "{stderr}");
+    assert!(
+        stderr.contains("`error=access_denied` and no `state`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("a `code` (not shown) and another authorisation's `state`"),
+        "{stderr}"
+    );
+    let code = url::Url::parse(&genuine)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    assert!(!stderr.contains(&code), "a code was printed:\n{stderr}");
+}
+
+/// A pasted address is the user's choice: with another `state` it is refused at once.
+pub fn auth_pasted_wrong_state(platform: &str) {
+    let (home, emulator) = setup(platform);
+    let mut command = home.command(&["auth", platform, "--no-browser"]);
+    command.stdin(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut lines = Lines::new(child.stderr.take().unwrap());
+    let url = lines.wait_for(
+        Duration::from_secs(30),
+        is_authorize_url(&emulator.base_url),
+    );
+    let forged = with_state(&approval_redirect(&emulator, &url), Some("forged-state"));
+    write_stdin(&mut child, &format!("{forged}\n"));
+    let status = wait_with_timeout(&mut child, Duration::from_secs(30));
+    let stderr = lines.rest();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("state does not match"), "{stderr}");
+    assert!(!home.config().contains("enabled: true"));
 }
 
 fn authorise_expecting_failure(home: &Home, emulator: &EmulatorProcess, platform: &str) -> Run {
@@ -444,7 +535,11 @@ macro_rules! conformance {
             #[test]
             fn auth_declined() { super::auth_declined(ID) }
             #[test]
-            fn auth_wrong_state() { super::auth_wrong_state(ID) }
+            fn auth_ignores_stray_callbacks() { super::auth_ignores_stray_callbacks(ID) }
+            #[test]
+            fn auth_times_out_naming_the_strays() { super::auth_times_out_naming_the_strays(ID) }
+            #[test]
+            fn auth_pasted_wrong_state() { super::auth_pasted_wrong_state(ID) }
             #[test]
             fn post_multi_chunk() { super::post_multi_chunk(ID) }
             #[test]

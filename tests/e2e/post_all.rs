@@ -261,7 +261,7 @@ fn a_failure_does_not_stop_the_others_and_a_rerun_posts_only_what_is_missing() {
     // An explicit `keryx post <platform>` posts again, and says the ledger had it.
     home.run(&["post", "youtube", &video, "--yes", "--title", "Again"])
         .expect_code(0)
-        .expect_stderr("the ledger already holds this video on YouTube");
+        .expect_stderr("the ledger already held this video on YouTube");
     assert_eq!(youtube_videos(&emulator), 2);
 }
 
@@ -608,4 +608,85 @@ fn preflight_checks_every_platform_at_once() {
         position("POST /token 200") < position("POST /v2/oauth/token/ 200"),
         "YouTube's refresh waited for TikTok's stalled one:\n{log}"
     );
+}
+
+/// Two `keryx post all` of the same new file started at the same moment: the second waits for
+/// the first's claim on each platform and then finds its post in the ledger. One post each.
+#[test]
+fn two_concurrent_runs_of_one_file_post_it_once() {
+    let (home, emulator) = both();
+    let video = small_video(&home);
+    let runs: Vec<_> = (0..2)
+        .map(|_| home.spawn(&["post", "all", &video, "--yes", "--json"]))
+        .collect();
+    let mut outputs = Vec::new();
+    for mut child in runs {
+        let status = wait_with_timeout(&mut child, Duration::from_secs(120));
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        use std::io::Read;
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(status.code(), Some(0), "{stdout}\n{stderr}");
+        outputs.push(serde_json::from_str::<serde_json::Value>(&stdout).expect("--json"));
+    }
+    assert_eq!(tiktok_posts(&emulator), 1, "TikTok got the file twice");
+    assert_eq!(youtube_videos(&emulator), 1, "YouTube got the file twice");
+    for platform in PLATFORMS {
+        let mut results: Vec<&str> = outputs
+            .iter()
+            .map(|o| entry(o, platform)["result"].as_str().unwrap())
+            .collect();
+        results.sort_unstable();
+        assert_eq!(results, ["already_posted", "posted"], "{platform}");
+    }
+    let posted = ledger_lines(&home)
+        .iter()
+        .filter(|l| l["result"] == "posted")
+        .count();
+    assert_eq!(posted, 2, "one posted record per platform");
+}
+
+/// A rerun of the same file takes its fingerprint from the state dir instead of hashing again,
+/// and still finds the post; a changed file is hashed again and posted.
+#[test]
+fn a_rerun_does_not_hash_the_same_file_again() {
+    let (home, emulator) = both();
+    let video = small_video(&home);
+    home.run(&["post", "all", &video, "--yes"]).expect_code(0);
+    let rerun = home.run(&["post", "all", &video, "--yes", "-v"]);
+    rerun
+        .expect_code(0)
+        .expect_stderr("remembered from an earlier run");
+    assert_eq!(
+        rerun.stdout.matches("already posted").count(),
+        4,
+        "{}",
+        rerun.stdout
+    );
+    // Same size, other bytes: a new version of the file, hashed and posted again.
+    let mut bytes = std::fs::read(&video).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&video, &bytes).unwrap();
+    let changed = home.run(&["post", "all", &video, "--yes", "-v"]);
+    changed.expect_code(0);
+    assert!(
+        !changed.stderr.contains("remembered from an earlier run"),
+        "{}",
+        changed.stderr
+    );
+    assert_eq!(tiktok_posts(&emulator), 2);
+    assert_eq!(youtube_videos(&emulator), 2);
 }

@@ -307,3 +307,34 @@ fn a_persistent_rate_limit_ends_in_exit_1_naming_the_limit() {
         assert!(emulator.stats("tiktok")["rate_limited"].as_u64() >= Some(2));
     }
 }
+
+/// Whether TikTok echoes `state` on an error redirect is unverified (reference §2), and the
+/// emulator's default leaves it out. A decline without `state` cannot be told from a stray, so
+/// it does not end the wait: the browser's page says so and what to do, and the timeout
+/// message names it. The user, who did decline, is not left guessing.
+#[test]
+fn a_decline_without_state_is_explained_not_trusted() {
+    let (home, emulator) = setup("tiktok");
+    emulator.configure("tiktok", "deny_authorization: true\n");
+    let mut child = home.spawn(&["auth", "tiktok", "--no-browser", "--timeout", "3s"]);
+    let mut lines = Lines::new(child.stderr.take().unwrap());
+    let url = lines.wait_for(
+        Duration::from_secs(30),
+        is_authorize_url(&emulator.base_url),
+    );
+    let redirect = approval_redirect(&emulator, &url);
+    assert!(!redirect.contains("state="), "{redirect}");
+    let page = emulator.http().get(&redirect).send().unwrap();
+    assert_eq!(page.status(), 400);
+    let page = page.text().unwrap();
+    assert!(page.contains("error=access_denied"), "{page}");
+    assert!(page.contains("Ctrl-C"), "{page}");
+    let status = wait_with_timeout(&mut child, Duration::from_secs(30));
+    let stderr = lines.rest();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("ignored 1 callback that did not carry this authorisation's `state`: a callback with `error=access_denied` and no `state`"),
+        "{stderr}"
+    );
+    assert!(!home.config().contains("enabled: true"));
+}

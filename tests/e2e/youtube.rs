@@ -1,7 +1,7 @@
 //! YouTube's own rules, end to end: resumable uploads that survive faults, `kill -9` and an
-//! emulator restart without a second video; the Testing-mode token expiry; forced private,
-//! Shorts and thumbnails; metadata refused before a byte moves; `--client-secrets` files;
-//! quota; the `--json` result.
+//! emulator restart without a second video; the Testing-mode token expiry; the privacy YouTube
+//! applied; Shorts and thumbnails (a Short's after its processing); metadata refused before a
+//! byte moves; `--client-secrets` files; quota; the `--json` result.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -277,23 +277,40 @@ fn testing_mode_warns_at_auth_and_explains_the_expiry() {
 }
 
 #[test]
-fn forced_private_is_reported_with_a_pointer_to_the_guide() {
-    let (home, emulator) = authorised();
+fn another_applied_privacy_is_reported_without_blaming_an_audit() {
+    let (home, emulator) = setup("youtube");
+    // Unaudited projects are no longer forced private (2026-11-02): auth says nothing of it.
+    let auth = authorise(&home, &emulator, "youtube");
+    auth.expect_code(0);
+    assert!(!auth.stdout.contains("audit"), "{}", auth.stdout);
+    assert!(!auth.stderr.contains("audit"), "{}", auth.stderr);
     set_youtube_key(&home, "privacy", "public");
     let file = video(&home, "wide.mp4", 30, 1920, 1080, 1024 * 1024);
     let args = post_args(path_str(&file), &["--privacy", "public", "--json"]);
     let result = home.run(&args).expect_code(0).json();
-    assert_eq!(result["privacy"], "private", "{result}");
-    let notes = result["notes"].to_string();
-    assert!(notes.contains("locked private"), "{notes}");
-    assert!(notes.contains("docs/youtube.md"), "{notes}");
-    // An audited project keeps the privacy asked for, and nothing is said.
-    emulator.configure("youtube", "unaudited: false\n");
-    let other = video(&home, "audited.mp4", 31, 1920, 1080, 1024 * 1024);
+    assert_eq!(result["privacy"], "public", "{result}");
+    assert!(
+        !result["notes"].to_string().contains("YouTube applied"),
+        "{result}"
+    );
+    assert_eq!(
+        only_video(&emulator.stats("youtube"))["requested_privacy_status"],
+        "public"
+    );
+    // The creator's account settings can still make an upload private: keryx says so, and
+    // where to look, without sending anyone to an audit.
+    emulator.configure("youtube", "private_by_account_settings: true\n");
+    let other = video(&home, "defaults.mp4", 31, 1920, 1080, 1024 * 1024);
     let args = post_args(path_str(&other), &["--privacy", "public", "--json"]);
     let result = home.run(&args).expect_code(0).json();
-    assert_eq!(result["privacy"], "public", "{result}");
-    assert!(!result["notes"].to_string().contains("locked private"));
+    assert_eq!(result["privacy"], "private", "{result}");
+    let notes = result["notes"].to_string();
+    assert!(
+        notes.contains("you asked for public, but YouTube applied private"),
+        "{notes}"
+    );
+    assert!(notes.contains("Upload defaults"), "{notes}");
+    assert!(!notes.contains("audit"), "{notes}");
 }
 
 #[test]
@@ -332,6 +349,96 @@ fn png(home: &Home) -> PathBuf {
     bytes.extend(std::iter::repeat_n(7u8, 20_000));
     std::fs::write(&path, bytes).unwrap();
     path
+}
+
+/// A PNG of exactly `size` bytes (sparse after its signature).
+fn sized_png(home: &Home, name: &str, size: u64) -> PathBuf {
+    let path = home.path().join(name);
+    let file = std::fs::File::create(&path).unwrap();
+    std::io::Write::write_all(&mut &file, b"\x89PNG\r\n\x1a\n").unwrap();
+    file.set_len(size).unwrap();
+    path
+}
+
+#[test]
+fn thumbnails_up_to_50_mib_are_taken_and_larger_ones_refused_before_upload() {
+    let (home, emulator) = authorised();
+    let file = video(&home, "big-thumb.mp4", 30, 1920, 1080, 1024 * 1024);
+    let limit = 50 * 1024 * 1024;
+    let over = sized_png(&home, "over.png", limit + 1);
+    home.run(&post_args(
+        path_str(&file),
+        &["--thumbnail", path_str(&over)],
+    ))
+    .expect_code(2)
+    .expect_stderr("at most 50 MiB (52428800 bytes)");
+    let stats = emulator.stats("youtube");
+    assert_eq!(stat(&stats, "sessions_started"), 0, "{stats}");
+    let at_limit = sized_png(&home, "limit.png", limit);
+    home.run(&post_args(
+        path_str(&file),
+        &["--thumbnail", path_str(&at_limit)],
+    ))
+    .expect_code(0);
+    let stats = emulator.stats("youtube");
+    assert_eq!(stat(&stats, "thumbnails_set"), 1, "{stats}");
+    assert_eq!(only_video(&stats)["thumbnail_bytes"], limit);
+}
+
+#[test]
+fn a_shorts_thumbnail_is_set_once_youtube_has_processed_it() {
+    let (home, emulator) = authorised();
+    // The emulator refuses a Short's thumbnail until processing succeeded, which takes two
+    // videos.list polls: setting it straight after the upload would fail.
+    emulator.configure("youtube", "uploads_are_shorts: true\nprocessing_polls: 2\n");
+    let file = video(&home, "short.mp4", 30, 1080, 1920, 1024 * 1024);
+    let thumb = png(&home);
+    let run = home.run(&post_args(
+        path_str(&file),
+        &["--thumbnail", path_str(&thumb)],
+    ));
+    run.expect_code(0)
+        .expect_stderr("youtube: processing")
+        .expect_stderr("processing 66%");
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let stats = emulator.stats("youtube");
+    assert_eq!(stat(&stats, "thumbnails_set"), 1, "{stats}");
+    let stored = only_video(&stats);
+    assert_eq!(stored["short"], true, "{stats}");
+    assert_eq!(stored["upload_status"], "processed", "{stats}");
+    assert_eq!(stored["thumbnail_bytes"], 20_008);
+    assert_eq!(
+        stats["api_errors"]["failedPrecondition"],
+        Value::Null,
+        "{stats}"
+    );
+}
+
+#[test]
+fn a_short_still_processing_stays_posted_and_says_how_to_set_its_thumbnail() {
+    let (home, emulator) = authorised();
+    emulator.configure(
+        "youtube",
+        "uploads_are_shorts: true\nprocessing_stuck: true\n",
+    );
+    let file = video(&home, "stuck.mp4", 30, 1080, 1920, 1024 * 1024);
+    let thumb = png(&home);
+    let run = home.run(&post_args(
+        path_str(&file),
+        &["--thumbnail", path_str(&thumb), "--json"],
+    ));
+    run.expect_code(0)
+        .expect_stderr("warning:")
+        .expect_stderr("thumbnail was not set");
+    let result = run.json();
+    assert_eq!(result["ok"], true, "{result}");
+    let notes = result["notes"].to_string();
+    assert!(notes.contains("still processing the Short"), "{notes}");
+    assert!(notes.contains("studio.youtube.com/video/"), "{notes}");
+    assert!(notes.contains("Details > Thumbnail"), "{notes}");
+    let stats = emulator.stats("youtube");
+    assert_eq!(stat(&stats, "thumbnails_set"), 0, "{stats}");
+    assert_eq!(only_video(&stats)["id"], result["id"]);
 }
 
 #[test]
@@ -550,6 +657,8 @@ fn quota_and_upload_limit_say_what_to_do() {
     home.run(&args)
         .expect_code(1)
         .expect_stderr("quotaExceeded")
+        .expect_stderr("daily upload bucket is used up")
+        .expect_stderr("videos.insert calls a day")
         .expect_stderr("midnight Pacific");
     emulator.configure(
         "youtube",

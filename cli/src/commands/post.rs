@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use keryx_core::fingerprints::Fingerprints;
 use keryx_core::ledger::{History, Ledger, Record};
 use keryx_core::{
     Context, Error, Metadata, MetadataFile, Platform, PostReport, PreparedPost, Result, VideoFile,
@@ -43,27 +44,31 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     if !args.dry_run {
         ledger.check_writable()?;
     }
-    // Only when the ledger has a post of this size here must the hash be known before the
-    // upload (to say so); otherwise it is computed while the upload runs, or not at all for a
-    // dry run.
+    // An explicit post uploads whatever the ledger says, so the hash never delays it: it is
+    // computed while the upload runs, and only a dry run whose ledger has a post of this size
+    // here waits for it, to say so.
     let known = history.has_posted_size(platform.id(), video.size);
-    let fingerprint = Fingerprint::new(&video, known || !args.dry_run);
+    let fingerprint = Fingerprint::new(ctx, &video, known || !args.dry_run);
     let prepared = platform.prepare(ctx, &video, &metadata).await?;
-
-    let mut previous = None;
-    if known {
+    let previous_post = || async {
+        if !known {
+            return Ok(None);
+        }
         let hash = fingerprint.get().await?;
-        previous = history.posted(&hash, platform.id()).cloned();
+        let previous = history.posted(&hash, platform.id()).cloned();
         if let Some(previous) = &previous {
+            let again = if args.dry_run { "would post" } else { "posted" };
             ctx.ui.info(&format!(
-                "note: the ledger already holds this video on {}: {}; posting again as asked",
+                "note: the ledger already held this video on {}: {}; {again} again as asked",
                 platform.display_name(),
                 posted_where(previous)
             ));
         }
-    }
+        Ok::<_, Error>(previous)
+    };
 
     if args.dry_run {
+        let previous = previous_post().await?;
         let plan = prepared.describe();
         if mode.json {
             println!(
@@ -101,6 +106,15 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     )
     .await;
     drop(tracker);
+    let previous = match previous_post().await {
+        Ok(previous) => previous,
+        Err(e) => {
+            ctx.ui.warn(&format!(
+                "cannot tell whether the ledger held this video: {e}"
+            ));
+            None
+        }
+    };
     if previous.is_none()
         && let Some(note) = retried_note(&history, &fingerprint, platform).await
     {
@@ -196,6 +210,7 @@ pub(crate) fn metadata_for(
 /// may already hold this video on a platform (a post, or an attempt that never finished, of
 /// the same size), or to write a record.
 pub(crate) struct Fingerprint {
+    cache: Fingerprints,
     path: PathBuf,
     task: Mutex<Option<Hashing>>,
     /// The hash, or the error's message and hint (an `Error` cannot be cloned to every waiter).
@@ -206,9 +221,11 @@ pub(crate) struct Fingerprint {
 type Hashing = JoinHandle<(Result<String>, Duration)>;
 
 impl Fingerprint {
-    /// Starts hashing now if `eager`, else on the first [`Fingerprint::get`].
-    pub(crate) fn new(video: &VideoFile, eager: bool) -> Fingerprint {
+    /// Starts hashing now if `eager`, else on the first [`Fingerprint::get`]. A version of the
+    /// file hashed by an earlier run is not hashed again ([`Fingerprints`]).
+    pub(crate) fn new(ctx: &Context, video: &VideoFile, eager: bool) -> Fingerprint {
         let fingerprint = Fingerprint {
+            cache: Fingerprints::new(&ctx.paths),
             path: video.path.clone(),
             task: Mutex::new(None),
             value: OnceCell::new(),
@@ -222,10 +239,18 @@ impl Fingerprint {
     fn spawn(&self) {
         let mut task = self.task.lock().unwrap_or_else(|e| e.into_inner());
         if task.is_none() {
-            let path = self.path.clone();
+            let (path, cache) = (self.path.clone(), self.cache.clone());
             *task = Some(tokio::spawn(async move {
                 let started = Instant::now();
-                let result = keryx_core::media::fingerprint(&path).await;
+                let result = cache.get(&path).await.map(|(hash, cached)| {
+                    if cached {
+                        tracing::info!(
+                            "fingerprint of {} remembered from an earlier run",
+                            path.display()
+                        );
+                    }
+                    hash
+                });
                 (result, started.elapsed())
             }));
         }

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
+use keryx_core::claim::{Claim, Claims};
 use keryx_core::ledger::{History, Ledger, Record};
 use keryx_core::{
     Context, Error, ErrorKind, Platform, PostReport, PreparedPost, Result, VideoFile,
@@ -126,7 +127,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         let (known, fresh): (Vec<_>, Vec<_>) = configured
             .iter()
             .partition(|p| !args.force && history.has_posted_size(p.id(), video.size));
-        let hash = Fingerprint::new(video, !known.is_empty() || !args.dry_run);
+        let hash = Fingerprint::new(ctx, video, !known.is_empty() || !args.dry_run);
         // Questions on a terminal are asked one platform at a time; without them every
         // platform's checks (token refresh, account lookups) run at once.
         let one_at_a_time = ctx.ui.prompter().is_some();
@@ -221,8 +222,31 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     let multi = progress::display();
     let (ledger, fingerprint, video) = (&ledger, &fingerprint, &video);
     let history = &history;
+    let claims = Claims::new(&ctx.paths);
+    let (claims, force) = (&claims, args.force);
     let posts = ready.into_iter().map(|(platform, prepared)| async move {
         let tracker = progress::tracker(mode, multi, platform.id());
+        // Held until the attempt's final record is written, so a concurrent run of the same
+        // file waits here and then finds this run's result in the ledger.
+        let _claim = match claim(ctx, claims, video, platform, fingerprint, force).await {
+            Ok(Claimed::Free(claim)) => claim,
+            Ok(Claimed::PostedMeanwhile(record)) => {
+                drop(tracker);
+                return Finished {
+                    platform,
+                    result: Ending::AlreadyPosted(*record),
+                    elapsed: None,
+                };
+            }
+            Err(e) => {
+                drop(tracker);
+                return Finished {
+                    platform,
+                    result: Ending::Failed(e),
+                    elapsed: None,
+                };
+            }
+        };
         let (result, elapsed) = publish_recorded(
             ctx,
             ledger,
@@ -285,6 +309,60 @@ fn most_serious<'a>(errors: impl IntoIterator<Item = &'a Error>) -> ErrorKind {
         .map(Error::kind)
         .max_by_key(|kind| kind.severity())
         .unwrap_or(ErrorKind::Platform)
+}
+
+/// What taking a target's claim found.
+enum Claimed {
+    /// Nobody else is publishing this file there: go ahead.
+    Free(Claim),
+    /// Another run held the claim and posted this file there meanwhile.
+    PostedMeanwhile(Box<Record>),
+}
+
+/// Takes the claim on publishing `video` to `platform`; if another run held it, reads the
+/// ledger again once it is free, because that run may have posted the same bytes there.
+async fn claim(
+    ctx: &Context,
+    claims: &Claims,
+    video: &VideoFile,
+    platform: &dyn Platform,
+    fingerprint: &Fingerprint,
+    force: bool,
+) -> Result<Claimed> {
+    let mut waited = false;
+    let claim = claims
+        .take(&video.path, platform.id(), |holder| {
+            waited = true;
+            let who = match holder.described.as_str() {
+                "" => "another keryx run".to_owned(),
+                described => format!("another keryx run ({described})"),
+            };
+            ctx.ui.info(&format!(
+                "{}: waiting for {who}, which is posting this video there",
+                platform.id()
+            ));
+        })
+        .await?;
+    if force {
+        return Ok(Claimed::Free(claim));
+    }
+    // Read again even when the claim was free: a run that finished between this run's first
+    // read of the ledger and now has released its claim already.
+    let history = read_ledger(ctx, &Ledger::new(&ctx.paths)).await?;
+    if history.has_posted_size(platform.id(), video.size) {
+        let hash = fingerprint.get().await?;
+        if let Some(record) = history.posted(&hash, platform.id()) {
+            let by = if waited {
+                "the other run"
+            } else {
+                "another run"
+            };
+            ctx.ui
+                .info(&format!("{}: {by} {}", platform.id(), posted_where(record)));
+            return Ok(Claimed::PostedMeanwhile(Box::new(record.clone())));
+        }
+    }
+    Ok(Claimed::Free(claim))
 }
 
 /// Every enabled platform, or those named by `--only`, minus `--skip`.

@@ -1,6 +1,7 @@
 //! The loopback listener the provider redirects the browser to (RFC 8252 §7.3).
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -11,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::redirect::{PinnedRedirect, Who, from_query};
+use super::redirect::{PinnedRedirect, Who, from_query, screen};
 use super::{AuthRequest, Callback};
 use crate::error::{Error, Result};
 
@@ -72,10 +73,15 @@ struct Shared {
     platform: String,
     display_name: String,
     outcomes: mpsc::UnboundedSender<Result<Callback>>,
+    /// Set by the first genuine answer (or a pasted one): later ones are not answers any more.
+    answered: AtomicBool,
+    /// What each ignored callback looked like, in arrival order; never a code.
+    ignored: Mutex<Vec<String>>,
 }
 
 /// The running listener; what it received arrives through [`Server::next`].
 pub(crate) struct Server {
+    shared: Arc<Shared>,
     outcomes: mpsc::UnboundedReceiver<Result<Callback>>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
@@ -89,8 +95,10 @@ pub(crate) fn serve(bound: Bound, request: AuthRequest, who: Who<'_>) -> Server 
         platform: who.platform.to_owned(),
         display_name: who.display_name.to_owned(),
         outcomes: tx,
+        answered: AtomicBool::new(false),
+        ignored: Mutex::new(Vec::new()),
     });
-    let app = Router::new().fallback(handle).with_state(shared);
+    let app = Router::new().fallback(handle).with_state(shared.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let listener = bound.listener;
     let task = tokio::spawn(async move {
@@ -105,6 +113,7 @@ pub(crate) fn serve(bound: Bound, request: AuthRequest, who: Who<'_>) -> Server 
         }
     });
     Server {
+        shared,
         outcomes,
         stop: Some(stop),
         task,
@@ -115,6 +124,21 @@ impl Server {
     /// The next definite answer (a callback or an error). `None` if the listener died.
     pub(crate) async fn next(&mut self) -> Option<Result<Callback>> {
         self.outcomes.recv().await
+    }
+
+    /// The wait ended another way (a pasted address): a browser redirect arriving now is told
+    /// the authorisation is done instead of being taken for a second answer.
+    pub(crate) fn mark_answered(&self) {
+        self.shared.answered.store(true, Ordering::SeqCst);
+    }
+
+    /// What the callbacks ignored so far looked like (see [`super::redirect::Stray`]).
+    pub(crate) fn ignored(&self) -> Vec<String> {
+        self.shared
+            .ignored
+            .lock()
+            .map(|list| list.clone())
+            .unwrap_or_default()
     }
 
     /// Stops accepting, lets the page that was just answered reach the browser, then ends.
@@ -135,6 +159,33 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// Keeps the listener answering "already done" while the platform exchanges the code, so a
+/// browser that retries the redirect gets a page instead of a refused connection; the last
+/// clone of the [`Callback`] to go ends it.
+pub(crate) struct Lingering(Option<Server>);
+
+impl Lingering {
+    pub(crate) fn new(server: Server) -> Self {
+        Lingering(Some(server))
+    }
+}
+
+impl std::fmt::Debug for Lingering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lingering(loopback listener)")
+    }
+}
+
+impl Drop for Lingering {
+    fn drop(&mut self) {
+        let Some(server) = self.0.take() else { return };
+        // Outside a runtime there is nothing left to serve; dropping the server aborts it.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(server.shutdown());
+        }
     }
 }
 
@@ -163,11 +214,50 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> 
                 .collect()
         })
         .unwrap_or_default();
+    if let Some(stray) = screen(&pairs, &shared.request) {
+        tracing::info!(
+            "ignored {} on the loopback listener: {}",
+            stray.looks_like,
+            stray.why
+        );
+        if let Ok(mut ignored) = shared.ignored.lock() {
+            ignored.push(stray.looks_like.clone());
+        }
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Callback ignored",
+            &format!(
+                "keryx ignored this callback ({}) because {}. keryx is still waiting for the                  authorisation it started: approve on the page keryx opened (or open the URL it                  printed again). If you meant to decline, press Ctrl-C in the terminal.",
+                stray.looks_like, stray.why
+            ),
+        );
+    }
+    let already_done = || {
+        page(
+            StatusCode::OK,
+            "Already done",
+            &format!(
+                "keryx already received this authorisation for {}; you can close this tab.",
+                shared.display_name
+            ),
+        )
+    };
+    if shared.answered.load(Ordering::SeqCst) {
+        return already_done();
+    }
     let who = Who {
         platform: &shared.platform,
         display_name: &shared.display_name,
     };
     match from_query(pairs, &shared.request, who) {
+        Ok(None) => page(
+            StatusCode::BAD_REQUEST,
+            "No authorisation here",
+            "This address carries no authorisation code. Open the URL keryx printed to start, \
+             and approve there; keryx is still waiting.",
+        ),
+        // Two copies of the genuine redirect may race (a browser retrying); one answer wins.
+        _ if shared.answered.swap(true, Ordering::SeqCst) => already_done(),
         Ok(Some(callback)) => {
             let _ = shared.outcomes.send(Ok(callback));
             page(
@@ -179,12 +269,6 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> 
                 ),
             )
         }
-        Ok(None) => page(
-            StatusCode::BAD_REQUEST,
-            "No authorisation here",
-            "This address carries no authorisation code. Open the URL keryx printed to start, \
-             and approve there; keryx is still waiting.",
-        ),
         Err(error) => {
             let mut text = error.message().to_owned();
             if let Some(hint) = error.hint() {

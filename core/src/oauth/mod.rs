@@ -61,6 +61,8 @@ pub struct Callback {
     /// Empty when only a bare code was given.
     pub params: BTreeMap<String, String>,
     pub request: AuthRequest,
+    /// The loopback listener, kept answering "already done" until the code is exchanged.
+    listener: Option<std::sync::Arc<loopback::Lingering>>,
 }
 
 /// What a platform tells [`obtain_code`] about its authorisation page.
@@ -212,8 +214,17 @@ pub async fn obtain_code_with(
         },
     )
     .await;
-    server.shutdown().await;
-    result
+    match result {
+        Ok(mut callback) => {
+            server.mark_answered();
+            callback.listener = Some(std::sync::Arc::new(loopback::Lingering::new(server)));
+            Ok(callback)
+        }
+        Err(error) => {
+            server.shutdown().await;
+            Err(error)
+        }
+    }
 }
 
 /// What besides the browser can end the wait: a pasted line, or an interrupt.
@@ -271,7 +282,9 @@ async fn wait(
                 }
             }
             () = &mut deadline => {
-                return Err(Error::input(format!("no authorisation arrived within {}", human_duration(timeout)))
+                let mut message = format!("no authorisation arrived within {}", human_duration(timeout));
+                message.push_str(&ignored_summary(&server.ignored()));
+                return Err(Error::input(message)
                     .with_hint(format!(
                         "run `keryx auth {p}` again, or finish with `keryx auth {p} --code '<redirect URL>'` within {} of the start",
                         human_duration(PENDING_TTL)
@@ -285,6 +298,35 @@ async fn wait(
             }
         }
     }
+}
+
+/// "; keryx ignored 3 callbacks without this authorisation's `state`: 2 × a callback with
+/// `error=access_denied` and no `state`, a callback with a `code` (not shown) and another
+/// authorisation's `state`", or nothing when none were ignored.
+fn ignored_summary(ignored: &[String]) -> String {
+    if ignored.is_empty() {
+        return String::new();
+    }
+    let mut counted: Vec<(&str, usize)> = Vec::new();
+    for looks_like in ignored {
+        match counted.iter_mut().find(|(seen, _)| seen == looks_like) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((looks_like, 1)),
+        }
+    }
+    let kinds: Vec<String> = counted
+        .iter()
+        .map(|(looks_like, n)| match n {
+            1 => (*looks_like).to_owned(),
+            n => format!("{n} × {looks_like}"),
+        })
+        .collect();
+    let n = ignored.len();
+    format!(
+        "; keryx ignored {n} callback{} that did not carry this authorisation's `state`: {}",
+        if n == 1 { "" } else { "s" },
+        kinds.join(", ")
+    )
 }
 
 /// The exit of the browser opener; never resolves once there is none to watch.
@@ -312,6 +354,7 @@ fn complete(pasted: Pasted, request: &AuthRequest, who: Who<'_>) -> Result<Callb
             code,
             params: BTreeMap::new(),
             request: request.clone(),
+            listener: None,
         }),
         Pasted::Redirect(pairs) => redirect::from_query(pairs, request, who)?.ok_or_else(|| {
             Error::input("the address carries no authorisation code")

@@ -182,6 +182,61 @@ fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// A callback that reached the loopback listener without the pending authorisation's `state`
+/// (none, or another one): anything that can reach the port can send one (another tab, a stale
+/// bookmark, a page guessing a pinned port), so it must not end or decide the wait (RFC 6749
+/// §4.1.2.1 has providers echo `state` on errors too; RFC 8252 §8.9 asks clients to check it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stray {
+    /// What it looked like, for the page, the log and the timeout message; never a code.
+    pub looks_like: String,
+    /// Why it was ignored, for the page.
+    pub why: &'static str,
+}
+
+/// `Some` when the loopback query does not carry the pending request's `state`. A pasted line
+/// is not screened: the user chose it, so [`from_query`] refuses a wrong state there.
+pub(crate) fn screen(pairs: &[(String, String)], request: &AuthRequest) -> Option<Stray> {
+    let first = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let (why, state_said) = match first("state") {
+        Some(state) if same_secret(state, &request.state) => return None,
+        Some(_) => (
+            "its `state` belongs to another authorisation (an older run, or someone else's)",
+            "another authorisation's `state`",
+        ),
+        None => (
+            "it carries no `state`, so nothing shows it belongs to this authorisation",
+            "no `state`",
+        ),
+    };
+    let carried = match (first("error"), first("code")) {
+        // The error value is the provider's fixed vocabulary, and long or odd ones are cut, so
+        // a stray can neither flood the terminal nor smuggle text into it.
+        (Some(error), _) => format!("`error={}`", printable(error)),
+        (None, Some(_)) => "a `code` (not shown)".to_owned(),
+        (None, None) => "neither `code` nor `error`".to_owned(),
+    };
+    Some(Stray {
+        looks_like: format!("a callback with {carried} and {state_said}"),
+        why,
+    })
+}
+
+/// At most 40 characters of `value`, with anything but ASCII letters, digits and `_-.` dropped.
+fn printable(value: &str) -> String {
+    let kept: String = value
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        .take(40)
+        .collect();
+    kept
+}
+
 /// Turns the (already decoded) query of a redirect into a [`Callback`]. `Ok(None)`: it has
 /// neither `code` nor `error`, so it is not an answer at all (e.g. someone opened the bare
 /// address). `Err`: a definite answer that ends the flow (wrong state, the provider's error).
@@ -250,6 +305,7 @@ pub(crate) fn from_query(
         code: Secret::new(code),
         params,
         request: request.clone(),
+        listener: None,
     }))
 }
 
@@ -417,6 +473,42 @@ mod tests {
         );
         assert!(!cb.params.contains_key("code") && !cb.params.contains_key("state"));
         assert_eq!(cb.request.state, "STATE123");
+    }
+
+    #[test]
+    fn strays_are_screened_out_and_described_without_codes() {
+        let r = request("http://127.0.0.1:4000/callback/");
+        assert_eq!(screen(&pairs("code=x&state=STATE123"), &r), None);
+        assert_eq!(
+            screen(&pairs("error=access_denied&state=STATE123"), &r),
+            None
+        );
+        for (query, looks_like) in [
+            (
+                "error=access_denied",
+                "a callback with `error=access_denied` and no `state`",
+            ),
+            ("error=", "a callback with `error=` and no `state`"),
+            (
+                "code=SECRET",
+                "a callback with a `code` (not shown) and no `state`",
+            ),
+            (
+                "code=SECRET&state=OTHER&state=STATE123",
+                "a callback with a `code` (not shown) and another authorisation's `state`",
+            ),
+            (
+                "error=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state=OTHER",
+                "a callback with `error=scriptalert1script` and another authorisation's `state`",
+            ),
+            (
+                "",
+                "a callback with neither `code` nor `error` and no `state`",
+            ),
+        ] {
+            let stray = screen(&pairs(query), &r).expect(query);
+            assert_eq!(stray.looks_like, looks_like, "{query}");
+        }
     }
 
     #[test]

@@ -160,6 +160,55 @@ pub struct Video {
     pub snippet: Option<VideoSnippet>,
     #[serde(default)]
     pub status: Option<VideoStatus>,
+    /// Only in `videos.list` replies that ask for it (§4.3).
+    #[serde(default, rename = "processingDetails")]
+    pub processing_details: Option<ProcessingDetails>,
+}
+
+/// `videos.list?id=..&part=status,processingDetails` (§4.3, §6).
+#[derive(Debug, Deserialize)]
+pub struct VideoList {
+    #[serde(default)]
+    pub items: Vec<Video>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessingDetails {
+    /// `processing`, `succeeded`, `failed` or `terminated`.
+    pub processing_status: Option<String>,
+    pub processing_progress: Option<ProcessingProgress>,
+}
+
+/// Google writes these 64-bit counts as JSON strings; numbers are accepted too.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessingProgress {
+    pub parts_total: Option<serde_json::Value>,
+    pub parts_processed: Option<serde_json::Value>,
+}
+
+impl ProcessingProgress {
+    pub fn parts_processed(&self) -> Option<u64> {
+        self.parts_processed.as_ref().and_then(count)
+    }
+
+    /// The share processed, in whole percent, when YouTube says enough to tell.
+    pub fn percent(&self) -> Option<u64> {
+        let total = self
+            .parts_total
+            .as_ref()
+            .and_then(count)
+            .filter(|t| *t > 0)?;
+        Some((self.parts_processed()?.min(total) * 100) / total)
+    }
+}
+
+fn count(value: &serde_json::Value) -> Option<u64> {
+    match value {
+        serde_json::Value::String(text) => text.trim().parse().ok(),
+        other => other.as_u64(),
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -241,6 +290,25 @@ mod tests {
                 }
             })
         );
+    }
+
+    #[test]
+    fn processing_progress_reads_strings_and_numbers() {
+        let list: VideoList = serde_json::from_str(
+            r#"{"items":[{"id":"abcdefghijk","status":{"uploadStatus":"uploaded"},
+            "processingDetails":{"processingStatus":"processing",
+            "processingProgress":{"partsTotal":"1000","partsProcessed":"333"}}}]}"#,
+        )
+        .unwrap();
+        let details = list.items[0].processing_details.clone().unwrap();
+        assert_eq!(details.processing_status.as_deref(), Some("processing"));
+        let progress = details.processing_progress.unwrap();
+        assert_eq!(progress.parts_processed(), Some(333));
+        assert_eq!(progress.percent(), Some(33));
+        let numbers: ProcessingProgress =
+            serde_json::from_str(r#"{"partsTotal":0,"partsProcessed":5}"#).unwrap();
+        assert_eq!(numbers.parts_processed(), Some(5));
+        assert_eq!(numbers.percent(), None, "no total, no share");
     }
 
     #[test]

@@ -116,11 +116,6 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
             "this authorisation expires in 7 days: {TESTING_NOTE}; then run `keryx auth youtube` once more"
         ));
     }
-    notes.push(
-        "YouTube locks uploads private when the Google Cloud project has not passed YouTube's API audit \
-         (projects created after 2020-07-28); see docs/youtube.md"
-            .to_string(),
-    );
     if app.config.made_for_kids.is_none() {
         notes.push(
             "set `made_for_kids: false` (or true) under platforms.youtube for your usual audience, or pass \

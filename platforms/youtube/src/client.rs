@@ -213,6 +213,15 @@ pub fn split_scopes(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A transport failure of a request core's session does not send (upload bodies), as an error.
+pub fn unreachable(what: &str, e: reqwest::Error) -> Error {
+    Error::platform(format!("cannot reach {what}"))
+        .with_source(e)
+        .with_hint(
+            "check the network connection (and platforms.youtube.base_url, if set) and try again",
+        )
+}
+
 /// An authorised session with YouTube: core's session, with the app and context at hand.
 pub struct Session<'a> {
     pub app: &'a App,
@@ -265,16 +274,6 @@ impl<'a> Session<'a> {
         request: impl Fn(&reqwest::Client, &Secret) -> reqwest::RequestBuilder,
     ) -> Result<Reply> {
         self.inner.send(what, request).await
-    }
-
-    /// [`Session::send`] with a call-specific reading of the replies.
-    pub async fn send_classified(
-        &self,
-        what: &str,
-        request: impl Fn(&reqwest::Client, &Secret) -> reqwest::RequestBuilder,
-        classify: impl Fn(&Reply) -> Verdict,
-    ) -> Result<Reply> {
-        self.inner.send_classified(what, request, classify).await
     }
 
     /// The timeouts and retries every call follows.

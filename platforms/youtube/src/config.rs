@@ -35,7 +35,8 @@ pub struct YouTubeConfig {
     pub enabled: bool,
     /// The Desktop app OAuth client's id (`….apps.googleusercontent.com`; not a secret).
     pub client_id: String,
-    /// The most open privacy keryx may use. Unaudited API projects get private videos anyway (§5.1).
+    /// The most open privacy keryx may use; `privacyStatus` is always sent, since YouTube
+    /// makes a video without one public (§5.1).
     #[serde(default = "default_privacy")]
     pub privacy: Privacy,
     /// Default category id, a numeric string such as "22".

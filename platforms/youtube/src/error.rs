@@ -83,8 +83,12 @@ pub fn oauth_error(grant: Grant, error: &str, description: &str, subtype: Option
     }
 }
 
+/// What [`api_error`] is told for `videos.insert`'s session request: its quota is a bucket of
+/// its own (§5.2), so its `quotaExceeded` means something else.
+pub const INSERT: &str = "the upload";
+
 /// An API error: `status`, the envelope's first reason, and its message (§5.3, §5.4). `what` says
-/// which call failed, e.g. "starting the upload". `raw` is the body when it was not JSON.
+/// which call failed, e.g. [`INSERT`] or "the thumbnail". `raw` is the body when it was not JSON.
 pub fn api_error(
     what: &str,
     status: StatusCode,
@@ -105,7 +109,20 @@ pub fn api_error(
     let fail = |text: &str| Error::platform(format!("YouTube refused {what}: {text} ({detail})"));
     let bad = |text: &str| Error::input(format!("YouTube refused {what}: {text} ({detail})"));
     match reason {
-        "quotaExceeded" => fail("the Google Cloud project's daily YouTube API quota is used up").with_hint(
+        // Since 2026-06-01 uploads have their own bucket; the rest share 10,000 units (§5.2).
+        "quotaExceeded" if what == INSERT => fail(
+            "the Google Cloud project's daily upload bucket is used up (by default 100 videos.insert calls a day, \
+             refused ones included)",
+        )
+        .with_hint(
+            "try again after midnight Pacific Time, when the bucket resets; a bigger one needs YouTube's API \
+             audit (see docs/youtube.md)",
+        ),
+        "quotaExceeded" => fail(
+            "the Google Cloud project's daily quota of 10,000 units is used up (a thumbnail costs 50, \
+             reading a video or the channel 1; uploads have a bucket of their own)",
+        )
+        .with_hint(
             "try again after midnight Pacific Time, when the quota resets; more quota needs YouTube's API \
              audit (see docs/youtube.md)",
         ),
@@ -137,7 +154,9 @@ pub fn api_error(
         "mediaBodyRequired" => fail("it received no video bytes")
             .with_hint("post again; if it persists, report it as a keryx bug"),
         "invalidImage" => bad("the thumbnail image is invalid")
-            .with_hint("use a JPEG or PNG, 16:9, at least 640 px wide, at most 2 MiB"),
+            .with_hint("use a JPEG or PNG, 16:9, at least 640 px wide, at most 50 MiB"),
+        "failedPrecondition" => fail("it is not ready for this yet")
+            .with_hint("a Short takes a custom thumbnail once YouTube has processed it: set it in YouTube Studio then"),
         "authError" | "required" | "authorizationRequired" => fail("the access token was not accepted")
             .with_hint("run `keryx auth youtube` again"),
         "youtubeSignupRequired" | "authenticatedUserNotChannel" => fail("the Google account has no YouTube channel")
@@ -161,7 +180,7 @@ pub fn api_error(
         _ => match status.as_u16() {
             401 => fail("the access token was not accepted").with_hint("run `keryx auth youtube` again"),
             404 => fail("the address is unknown").with_hint("check platforms.youtube.base_url, or remove it to talk to Google"),
-            413 => bad("the request is too large").with_hint("for a thumbnail, use an image of at most 2 MiB"),
+            413 => bad("the request is too large").with_hint("for a thumbnail, use an image of at most 50 MiB"),
             500..=599 => fail("YouTube failed").with_hint("try again in a few minutes"),
             400..=499 => bad("the request").with_hint("if the video and metadata look fine, report this as a keryx bug with the message"),
             _ => fail("the request").with_hint("try again; report it if it persists"),
@@ -220,6 +239,7 @@ mod tests {
             "badRequest",
             "mediaBodyRequired",
             "invalidImage",
+            "failedPrecondition",
             "authError",
             "required",
             "authorizationRequired",
@@ -261,6 +281,23 @@ mod tests {
             "",
         );
         assert!(quota.hint().unwrap().contains("midnight Pacific"));
+        assert!(
+            quota.message().contains("daily upload bucket"),
+            "{}",
+            quota.message()
+        );
+        let shared = api_error(
+            "the thumbnail",
+            StatusCode::FORBIDDEN,
+            Some(&envelope("quotaExceeded", "q")),
+            "",
+        );
+        assert!(
+            shared.message().contains("10,000 units"),
+            "{}",
+            shared.message()
+        );
+        assert!(shared.hint().unwrap().contains("midnight Pacific"));
         let perms = api_error(
             "x",
             StatusCode::FORBIDDEN,

@@ -3,8 +3,9 @@
 //! Same shape as every platform crate: `config.rs` (its config section), `auth.rs` (`keryx
 //! auth`), `api.rs` (wire types), `client.rs` (calls, retries, tokens), `publish.rs` (`keryx
 //! post`), `error.rs` (Google's reasons as messages), `emulator` (the strict fake).
-//! YouTube-only: `rules.rs` (metadata limits checked before upload) and `resumable.rs` (the
-//! resumable upload protocol and the saved sessions that let a rerun resume).
+//! YouTube-only: `rules.rs` (metadata limits checked before upload), `resumable.rs` (the
+//! resumable upload protocol and the saved sessions that let a rerun resume) and
+//! `thumbnail.rs` (thumbnails.set, after processing for a Short).
 //!
 //! Facts come from `shared/reference/youtube-api.md`; section numbers in comments refer to it.
 
@@ -17,6 +18,7 @@ mod error;
 mod publish;
 mod resumable;
 mod rules;
+mod thumbnail;
 
 use std::sync::Arc;
 

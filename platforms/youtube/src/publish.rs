@@ -1,25 +1,26 @@
 //! `keryx post youtube`: check the metadata, prove the credentials, upload resumably, then set
-//! the thumbnail (reference §3, §4, §5.1, §6, §7).
+//! the thumbnail (`thumbnail.rs`) and report what YouTube applied (reference §3, §4, §5.1, §6).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::StatusCode;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 
-use keryx_core::http::Verdict;
-use keryx_core::session::Api;
 use keryx_core::tokens::TokenStore;
 use keryx_core::{Context, Error, Metadata, PostReport, PreparedPost, Progress, Result, VideoFile};
 
-use crate::api::{ErrorEnvelope, Privacy, Video};
+use crate::api::{Privacy, Video};
 use crate::client::{App, PLATFORM, Session};
-use crate::error::api_error;
 use crate::resumable::{self, Upload};
-use crate::rules::{self, Checked, Thumbnail};
+use crate::rules::{self, Checked};
+use crate::thumbnail;
 
 /// YouTube makes a Short of a square or vertical video of at most 3 minutes (§6).
 const SHORTS_MAX: Duration = Duration::from_secs(180);
+
+/// Whether YouTube will make `file` a Short (§6), as far as its header tells.
+fn is_short(file: &VideoFile) -> bool {
+    file.duration.is_some_and(|d| d <= SHORTS_MAX) && file.is_vertical_or_square() == Some(true)
+}
 
 /// A post ready to go: metadata checked, credentials proven, nothing uploaded.
 struct PreparedYouTube {
@@ -114,10 +115,15 @@ impl PreparedPost for PreparedYouTube {
             lines.push((
                 "thumbnail".into(),
                 format!(
-                    "{} ({}, {} bytes)",
+                    "{} ({}, {} bytes{})",
                     thumbnail.path.display(),
                     thumbnail.mime,
-                    thumbnail.bytes.len()
+                    thumbnail.size,
+                    if is_short(&self.video) {
+                        "; set once YouTube has processed the Short"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }
@@ -139,21 +145,17 @@ impl PreparedPost for PreparedYouTube {
             insert: &self.checked.insert,
             chunk_size: self.app.config.chunk_size(),
         };
-        let video = upload.run(progress).await?;
+        let mut video = upload.run(progress).await?;
 
         let mut notes = Vec::new();
         if let Some(thumbnail) = &self.checked.thumbnail {
-            progress.phase("thumbnail", None);
-            if let Err(e) = set_thumbnail(&session, &video.id, thumbnail).await {
-                // The video exists; losing it over a thumbnail would be worse than no thumbnail.
-                let text = match e.hint() {
-                    Some(hint) => {
-                        format!("the video is up, but its thumbnail was not set: {e} ({hint})")
-                    }
-                    None => format!("the video is up, but its thumbnail was not set: {e}"),
-                };
-                ctx.ui.warn(&text);
-                notes.push(format!("{text}; set it in YouTube Studio"));
+            let short = is_short(&self.video);
+            // The video exists; losing it over a thumbnail would be worse than no thumbnail.
+            if let Some(note) =
+                thumbnail::apply(&session, &mut video, thumbnail, short, progress).await
+            {
+                ctx.ui.warn(&note);
+                notes.push(note);
             }
         }
         Ok(report(
@@ -177,19 +179,20 @@ fn report(
     let asked = checked.insert.status.privacy_status;
     let status = video.status.unwrap_or_default();
     let applied = status.privacy_status.clone();
-    if asked != Privacy::Private
-        && applied.as_deref().and_then(Privacy::parse) == Some(Privacy::Private)
+    let id = video.id;
+    // YouTube gives no reason when it applies another privacy; the creator's account settings
+    // can make uploads private (§5.1).
+    if let Some(applied) = applied.as_deref()
+        && Privacy::parse(applied) != Some(asked)
     {
         notes.push(format!(
-            "you asked for {}, but YouTube made the video private: uploads from a Google Cloud project that has \
-             not passed YouTube's API audit are locked private (see docs/youtube.md for the audit)",
+            "you asked for {}, but YouTube applied {applied}: the channel's settings can make uploads private; \
+             check them in YouTube Studio (Settings > Upload defaults) and change the video's visibility at \
+             https://studio.youtube.com/video/{id}/edit",
             asked.as_str()
         ));
     }
-    let id = video.id;
-    let is_short = file.duration.is_some_and(|d| d <= SHORTS_MAX)
-        && file.is_vertical_or_square() == Some(true);
-    if is_short {
+    if is_short(file) {
         notes.push(format!(
             "YouTube will show it as a Short: https://www.youtube.com/shorts/{id}"
         ));
@@ -224,41 +227,6 @@ fn report(
         account: account.or(channel),
         notes,
     }
-}
-
-/// thumbnails.set (§7): the image bytes in one POST. `404 videoNotFound` right after an upload
-/// may mean the video is not yet visible to the thumbnail service (unverified), so it is
-/// retried like a transient failure.
-async fn set_thumbnail(session: &Session<'_>, video_id: &str, thumbnail: &Thumbnail) -> Result<()> {
-    let url = session.app.endpoints.api(&format!(
-        "/upload/youtube/v3/thumbnails/set?videoId={}",
-        url::form_urlencoded::byte_serialize(video_id.as_bytes()).collect::<String>()
-    ));
-    let what = "the thumbnail";
-    session
-        .send_classified(
-            what,
-            |http, token| {
-                http.post(&url)
-                    .bearer_auth(token.expose())
-                    .header(CONTENT_TYPE, thumbnail.mime)
-                    .header(CONTENT_LENGTH, thumbnail.bytes.len())
-                    .body(thumbnail.bytes.clone())
-            },
-            |reply| {
-                let envelope: Option<ErrorEnvelope> = serde_json::from_slice(&reply.body).ok();
-                let reason = envelope.as_ref().map(|e| e.reason()).unwrap_or("");
-                if reply.status == StatusCode::NOT_FOUND && reason == "videoNotFound" {
-                    return Verdict::Transient {
-                        retry_after: reply.retry_after(),
-                        error: api_error(what, reply.status, envelope.as_ref(), &reply.text()),
-                    };
-                }
-                session.app.classify(what, reply)
-            },
-        )
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -304,6 +272,7 @@ mod tests {
         Video {
             id: "abcdefghijk".into(),
             snippet: None,
+            processing_details: None,
             status: Some(VideoStatus {
                 privacy_status: Some(privacy.into()),
                 upload_status: Some("uploaded".into()),
@@ -313,7 +282,7 @@ mod tests {
     }
 
     #[test]
-    fn forced_private_is_reported() {
+    fn another_applied_privacy_is_reported_without_blaming_an_audit() {
         let r = report(
             &file(600, 1920, 1080),
             &checked(Privacy::Public),
@@ -326,20 +295,41 @@ mod tests {
             r.url.as_deref(),
             Some("https://www.youtube.com/watch?v=abcdefghijk")
         );
-        assert!(
-            r.notes.iter().any(|n| n.contains("locked private")),
-            "{:?}",
-            r.notes
-        );
+        let note = r
+            .notes
+            .iter()
+            .find(|n| n.contains("YouTube applied private"))
+            .unwrap_or_else(|| panic!("{:?}", r.notes));
+        assert!(note.contains("you asked for public"), "{note}");
+        assert!(note.contains("Upload defaults"), "{note}");
+        assert!(!note.contains("audit"), "{note}");
         assert!(!r.notes.iter().any(|n| n.contains("/shorts/")));
+        for (asked, applied) in [(Privacy::Public, "public"), (Privacy::Private, "private")] {
+            let r = report(
+                &file(600, 1920, 1080),
+                &checked(asked),
+                video(applied),
+                None,
+                vec![],
+            );
+            assert!(
+                !r.notes.iter().any(|n| n.contains("YouTube applied")),
+                "{:?}",
+                r.notes
+            );
+        }
         let r = report(
             &file(600, 1920, 1080),
-            &checked(Privacy::Public),
+            &checked(Privacy::Unlisted),
             video("public"),
             None,
             vec![],
         );
-        assert!(!r.notes.iter().any(|n| n.contains("locked private")));
+        assert!(
+            r.notes.iter().any(|n| n.contains("YouTube applied public")),
+            "{:?}",
+            r.notes
+        );
     }
 
     #[test]

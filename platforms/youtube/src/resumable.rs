@@ -23,8 +23,8 @@ use keryx_core::http::{
 use keryx_core::{Context, Error, Progress, Result, VideoFile};
 
 use crate::api::{ErrorEnvelope, Video, VideoInsert};
-use crate::client::Session;
-use crate::error::{api_error, is_rate_limit};
+use crate::client::{Session, unreachable};
+use crate::error::{INSERT, api_error, is_rate_limit};
 
 /// Token swaps in a row without progress before giving up: a token that is refused right
 /// after a refresh will not be accepted by swapping again.
@@ -449,7 +449,7 @@ impl Upload<'_> {
             .map_err(|e| Error::platform("cannot encode the video metadata").with_source(e))?;
         let reply = self
             .session
-            .send("the upload", |http, token| {
+            .send(INSERT, |http, token| {
                 http.post(&url)
                     .bearer_auth(token.expose())
                     .header(CONTENT_TYPE, "application/json; charset=UTF-8")
@@ -634,14 +634,6 @@ fn network_failure(e: reqwest::Error) -> Reply {
     } else {
         Reply::Failed(unreachable("YouTube's upload server", e))
     }
-}
-
-fn unreachable(what: &str, e: reqwest::Error) -> Error {
-    Error::platform(format!("cannot reach {what}"))
-        .with_source(e)
-        .with_hint(
-            "check the network connection (and platforms.youtube.base_url, if set) and try again",
-        )
 }
 
 /// An error that stops an upload whose session is kept: the hint also says that the same

@@ -22,15 +22,16 @@ pub const MAX_VIDEO_BYTES: u64 = 274_877_906_944;
 pub const MAX_DURATION: Duration = Duration::from_secs(12 * 3600);
 /// Longer videos need a phone-verified channel (§3.1).
 pub const UNVERIFIED_MAX_DURATION: Duration = Duration::from_secs(15 * 60);
-/// thumbnails.set's `maxSize` (§7); the reported 50 MB raise is unverified.
-pub const MAX_THUMBNAIL_BYTES: u64 = 2 * 1024 * 1024;
+/// thumbnails.set's `maxSize` since 2026-09-14: 50 MiB (discovery revision 20261104, §7).
+pub const MAX_THUMBNAIL_BYTES: u64 = 50 * 1024 * 1024;
 
-/// A checked thumbnail, read once so the bytes sent are the bytes checked.
+/// A checked thumbnail. Its bytes are streamed from the file when it is set (up to 50 MiB
+/// need not sit in memory); a file that shrinks in between is caught then.
 #[derive(Debug, Clone)]
 pub struct Thumbnail {
     pub path: PathBuf,
     pub mime: &'static str,
-    pub bytes: Vec<u8>,
+    pub size: u64,
 }
 
 /// Everything `keryx post youtube` will send, checked.
@@ -322,8 +323,7 @@ pub fn choose_privacy(cap: Privacy, asked: Option<&str>, scheduled: bool) -> Res
             cap.as_str()
         ))
         .with_hint(
-            "raise platforms.youtube.privacy; note that YouTube keeps uploads from unaudited API projects \
-             private anyway (see docs/youtube.md)",
+            "raise platforms.youtube.privacy in the config, or ask for less with --privacy",
         ));
     }
     if scheduled {
@@ -342,41 +342,36 @@ pub fn choose_privacy(cap: Privacy, asked: Option<&str>, scheduled: bool) -> Res
     Ok(privacy)
 }
 
-/// JPEG or PNG by their first bytes, at most 2 MiB (§7).
+/// JPEG or PNG by their first bytes, at most 50 MiB (§7).
 fn read_thumbnail(path: &Path) -> Result<Thumbnail> {
+    use std::io::Read;
+
     let shown = path.display();
-    let size = std::fs::metadata(path)
-        .map_err(|e| {
-            Error::input(format!("cannot read the thumbnail {shown}"))
-                .with_source(e)
-                .with_hint("check the --thumbnail path")
-        })?
-        .len();
-    if size > MAX_THUMBNAIL_BYTES {
-        return Err(Error::input(format!("the thumbnail {shown} is {size} bytes; YouTube takes at most 2 MiB ({MAX_THUMBNAIL_BYTES} bytes)"))
-            .with_hint("export it smaller, e.g. 1280x720 JPEG at quality 85"));
-    }
-    let bytes = std::fs::read(path).map_err(|e| {
+    let unreadable = |e: std::io::Error| {
         Error::input(format!("cannot read the thumbnail {shown}"))
             .with_source(e)
             .with_hint("check the --thumbnail path")
-    })?;
-    let Some(mime) = image_type(&bytes) else {
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let size = file.metadata().map_err(unreadable)?.len();
+    if size > MAX_THUMBNAIL_BYTES {
+        return Err(Error::input(format!(
+            "the thumbnail {shown} is {size} bytes; YouTube takes at most 50 MiB ({MAX_THUMBNAIL_BYTES} bytes)"
+        ))
+        .with_hint("export it smaller: YouTube recommends 16:9, at most 3840x2160 (a JPEG of that size is a few MB)"));
+    }
+    let mut head = Vec::with_capacity(8);
+    file.take(8).read_to_end(&mut head).map_err(unreadable)?;
+    let Some(mime) = image_type(&head) else {
         return Err(Error::input(format!(
             "the thumbnail {shown} is neither a JPEG nor a PNG image"
         ))
         .with_hint("YouTube takes JPEG or PNG thumbnails; convert it first"));
     };
-    if bytes.len() as u64 > MAX_THUMBNAIL_BYTES {
-        return Err(Error::input(format!(
-            "the thumbnail {shown} grew past 2 MiB while being read"
-        ))
-        .with_hint("try again"));
-    }
     Ok(Thumbnail {
         path: path.to_path_buf(),
         mime,
-        bytes,
+        size,
     })
 }
 
@@ -505,15 +500,18 @@ mod tests {
             "image/png",
             "the name does not matter"
         );
+        // 50 MiB is taken (the limit since 2026-09-14), one byte more is not.
         let big = dir.path().join("big.png");
-        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
-        bytes.resize(MAX_THUMBNAIL_BYTES as usize + 1, 0);
-        std::fs::write(&big, &bytes).unwrap();
+        let file = std::fs::File::create(&big).unwrap();
+        std::io::Write::write_all(&mut &file, b"\x89PNG\r\n\x1a\n").unwrap();
+        file.set_len(MAX_THUMBNAIL_BYTES).unwrap();
+        assert_eq!(read_thumbnail(&big).unwrap().size, 52_428_800);
+        file.set_len(MAX_THUMBNAIL_BYTES + 1).unwrap();
+        let e = read_thumbnail(&big).unwrap_err();
         assert!(
-            read_thumbnail(&big)
-                .unwrap_err()
-                .message()
-                .contains("2 MiB")
+            e.message().contains("at most 50 MiB (52428800 bytes)"),
+            "{}",
+            e.message()
         );
         let gif = dir.path().join("t.gif");
         std::fs::write(&gif, b"GIF89a....").unwrap();

@@ -244,8 +244,9 @@ async fn client_secrets_file_then_a_short_with_a_thumbnail() {
     .unwrap();
     let report = world.authorize(Some(secrets)).await.expect("authorised");
     assert!(report.account.contains(CHANNEL_TITLE), "{report:?}");
+    // Unaudited projects are no longer forced private (since 2026-11-02): nothing to warn about.
     assert!(
-        report.notes.iter().any(|n| n.contains("audit")),
+        !report.notes.iter().any(|n| n.contains("audit")),
         "{:?}",
         report.notes
     );
@@ -279,8 +280,14 @@ async fn client_secrets_file_then_a_short_with_a_thumbnail() {
         ai_generated: Some(true),
         ..Metadata::default()
     };
+    // A Short takes its thumbnail once processed: keryx polls first (one poll is enough here).
+    world.knobs("uploads_are_shorts: true\nprocessing_polls: 0");
     let report = world.post(&video, &metadata).await.expect("posted");
     let id = report.id.clone().unwrap();
+    assert_eq!(
+        report.status, "processed",
+        "the last poll's status: {report:?}"
+    );
     assert_eq!(
         report.url.as_deref(),
         Some(format!("https://www.youtube.com/watch?v={id}").as_str())
@@ -316,7 +323,7 @@ async fn client_secrets_file_then_a_short_with_a_thumbnail() {
 }
 
 #[tokio::test]
-async fn faults_during_the_upload_are_survived_and_forced_private_is_reported() {
+async fn faults_during_the_upload_are_survived_and_another_applied_privacy_is_reported() {
     let world = World::standard().await;
     world.set("privacy", "public");
     world.set("chunk_size", "524288");
@@ -324,7 +331,8 @@ async fn faults_during_the_upload_are_survived_and_forced_private_is_reported() 
     world.knobs(
         "fail_requests_with_5xx: [{request: 2, status: 503}]\n\
          cut_connection: [{request: 4, after_bytes: 300000}]\n\
-         expire_access_token_after_requests: 6\n",
+         expire_access_token_after_requests: 6\n\
+         private_by_account_settings: true\n",
     );
     let video = world.video("wide.mp4", 3 * MIB, 1920, 1080, 600);
     let report = world
@@ -339,7 +347,10 @@ async fn faults_during_the_upload_are_survived_and_forced_private_is_reported() 
         .expect("posted");
     assert_eq!(report.privacy.as_deref(), Some("private"));
     assert!(
-        report.notes.iter().any(|n| n.contains("locked private")),
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("YouTube applied private") && !n.contains("audit")),
         "{:?}",
         report.notes
     );
@@ -741,4 +752,37 @@ async fn a_thumbnail_failure_keeps_the_video() {
         report.notes
     );
     assert_eq!(world.stats()["videos"]["count"], 1);
+}
+
+#[tokio::test]
+async fn a_short_whose_processing_fails_gets_no_thumbnail_and_says_so() {
+    let world = World::standard().await;
+    world.authorize(None).await.expect("authorised");
+    world.knobs("uploads_are_shorts: true\nprocessing_polls: 0\nprocessing_outcome: failed");
+    let video = world.video("broken.mp4", MIB, 1080, 1080, 20);
+    let thumbnail = world.root.join("t.png");
+    std::fs::write(&thumbnail, b"\x89PNG\r\n\x1a\nrest").unwrap();
+    let report = world
+        .post(
+            &video,
+            &Metadata {
+                thumbnail: Some(thumbnail),
+                ..titled("t")
+            },
+        )
+        .await
+        .expect("the video is reported");
+    assert_eq!(report.status, "failed", "{report:?}");
+    let notes = report.notes.join("\n");
+    assert!(notes.contains("ended `failed`"), "{notes}");
+    assert!(notes.contains("reports a problem"), "{notes}");
+    assert!(
+        world
+            .ui
+            .find(|l| l.starts_with("warn:") && l.contains("thumbnail was not set"))
+            .is_some(),
+        "{:?}",
+        world.ui.lines()
+    );
+    assert_eq!(world.stats()["thumbnails_set"], 0);
 }

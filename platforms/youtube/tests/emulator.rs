@@ -1465,14 +1465,14 @@ async fn expired_sessions_answer_404() {
 }
 
 #[tokio::test]
-async fn unaudited_projects_get_private_videos() {
+async fn privacy_is_applied_as_asked_unless_account_settings_make_it_private() {
     let fake = start().await;
     let token = fake.login(UPLOAD).await.access;
-    let upload = |privacy: &'static str| {
+    let upload = |metadata: Value| {
         let fake = &fake;
         let token = token.clone();
         async move {
-            let response = fake.initiate(&token, 10, &metadata("t", privacy)).await;
+            let response = fake.initiate(&token, 10, &metadata).await;
             let uri = location(&response);
             let video: Value = fake
                 .put(&uri, &token, None, content(10))
@@ -1486,17 +1486,25 @@ async fn unaudited_projects_get_private_videos() {
                 .to_string()
         }
     };
+    // Unaudited projects are no longer forced private (reference §5.1, 2026-11-02).
+    assert_eq!(upload(metadata("t", "public")).await, "public");
+    assert_eq!(upload(metadata("t", "unlisted")).await, "unlisted");
+    let mut omitted = metadata("t", "public");
+    omitted["status"]
+        .as_object_mut()
+        .unwrap()
+        .remove("privacyStatus");
     assert_eq!(
-        upload("public").await,
-        "private",
-        "unaudited is the default"
+        upload(omitted).await,
+        "public",
+        "an omitted privacy is public"
     );
-    fake.configure("unaudited: false").await;
-    assert_eq!(upload("public").await, "public");
+    fake.configure("private_by_account_settings: true").await;
+    assert_eq!(upload(metadata("t", "public")).await, "private");
     let stats = fake.stats().await;
-    assert_eq!(stats["videos"]["items"][0]["privacy_status"], "private");
+    assert_eq!(stats["videos"]["items"][3]["privacy_status"], "private");
     assert_eq!(
-        stats["videos"]["items"][0]["requested_privacy_status"],
+        stats["videos"]["items"][3]["requested_privacy_status"],
         "public"
     );
 }
@@ -1560,9 +1568,13 @@ async fn thumbnails_set_checks() {
         .1,
         "invalidImage"
     );
+    // 50 MiB since 2026-09-14 (reference §7): the old 2 MiB limit is long gone.
+    let big = |len: usize| [&png[..8], &vec![0u8; len - 8][..]].concat();
+    let reply = set(id, "image/png", big(50 * 1024 * 1024)).await.unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
     assert_eq!(
         api_error(
-            set(id, "image/png", vec![0xff; 2 * 1024 * 1024 + 1])
+            set(id, "image/png", big(50 * 1024 * 1024 + 1))
                 .await
                 .unwrap()
         )
@@ -1577,7 +1589,78 @@ async fn thumbnails_set_checks() {
         .await;
     let (status, reason, _, _) = api_error(set(id, "image/png", png).await.unwrap()).await;
     assert_eq!((status, reason.as_str()), (429, "uploadRateLimitExceeded"));
-    assert_eq!(fake.stats().await["quota_used"]["units"], 50 * 7);
+    assert_eq!(fake.stats().await["quota_used"]["units"], 50 * 8);
+}
+
+#[tokio::test]
+async fn a_shorts_thumbnail_waits_for_processing() {
+    let fake = start().await;
+    fake.configure("uploads_are_shorts: true\nprocessing_polls: 2")
+        .await;
+    let token = fake.login(&format!("{UPLOAD} {READONLY}")).await.access;
+    let uri = fake.session(&token, 10).await;
+    let video: Value = fake
+        .put(&uri, &token, None, content(10))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = video["id"].as_str().unwrap();
+    let png = [
+        &[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a][..],
+        &[0u8; 100],
+    ]
+    .concat();
+    let set = || {
+        fake.http
+            .post(format!(
+                "{}/upload/youtube/v3/thumbnails/set?videoId={id}",
+                fake.base
+            ))
+            .bearer_auth(&token)
+            .header("content-type", "image/png")
+            .body(png.clone())
+            .send()
+    };
+    let poll = || async {
+        let list: Value = fake
+            .http
+            .get(format!(
+                "{}/youtube/v3/videos?part=processingDetails&id={id}",
+                fake.base
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        list["items"][0]["processingDetails"]["processingStatus"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Refused while processing (reference §6); time alone does not help, polls drive it.
+    let (status, reason, _, _) = api_error(set().await.unwrap()).await;
+    assert_eq!((status, reason.as_str()), (400, "failedPrecondition"));
+    assert_eq!(poll().await, "processing");
+    // A stuck transcode never finishes.
+    fake.configure("processing_stuck: true").await;
+    for _ in 0..3 {
+        assert_eq!(poll().await, "processing");
+    }
+    assert_eq!(
+        api_error(set().await.unwrap()).await.1,
+        "failedPrecondition"
+    );
+    fake.configure("processing_stuck: false").await;
+    assert_eq!(poll().await, "processing");
+    assert_eq!(poll().await, "succeeded");
+    assert_eq!(set().await.unwrap().status(), StatusCode::OK);
+    let stats = fake.stats().await;
+    assert_eq!(stats["videos"]["items"][0]["short"], true, "{stats}");
+    assert_eq!(stats["thumbnails_set"], 1, "{stats}");
 }
 
 // ------------------------------------------------------ knobs and persistence
@@ -1599,9 +1682,15 @@ async fn unknown_knobs_are_rejected() {
             .configure(&serde_yaml::from_str("completion_status: 204").unwrap())
             .is_err()
     );
+    // The unaudited-project lock ended on 2026-11-02 (reference §5.1); its knob went with it.
     assert!(
         fake.emulator
             .configure(&serde_yaml::from_str("unaudited: false").unwrap())
+            .is_err()
+    );
+    assert!(
+        fake.emulator
+            .configure(&serde_yaml::from_str("private_by_account_settings: false").unwrap())
             .is_ok()
     );
 }

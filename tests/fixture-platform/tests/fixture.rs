@@ -153,6 +153,9 @@ impl Lines {
 struct Emulator {
     child: Child,
     base_url: String,
+    /// Kept so the emulator's stdout stays read: dropped, the pipe closes and the emulator's
+    /// next line (the config it wrote) kills it with a broken pipe.
+    _stdout: Lines,
 }
 
 impl Emulator {
@@ -165,7 +168,11 @@ impl Emulator {
         let mut stdout = Lines::new(child.stdout.take().unwrap());
         let first = stdout.wait_for(|l| l.starts_with("keryx emulator listening on "));
         let base_url = first["keryx emulator listening on ".len()..].to_string();
-        Emulator { child, base_url }
+        Emulator {
+            child,
+            base_url,
+            _stdout: stdout,
+        }
     }
 
     fn stats(&self) -> serde_json::Value {

@@ -98,7 +98,10 @@ impl Emulator for TikTokEmulator {
             multi_chunk_video: 3 * api::MAX_CHUNK,
             server_error_on_upload: |n| format!("fail_chunk_with_5xx: [{n}]\n"),
             dropped_connection_on_upload: |n| format!("drop_connection_on_chunk: [{n}]\n"),
-            deny_authorization: "deny_authorization: true\n",
+            // Whether TikTok echoes `state` on an error redirect is unverified (reference §2);
+            // keryx only lets a callback with the right `state` end the wait, so the suite's
+            // decline is the RFC 6749 one. tests/e2e/tiktok.rs covers the stateless decline.
+            deny_authorization: "deny_authorization: true\necho_state_on_error: true\n",
             upload_requests_stat: "upload_puts",
             post_args: &[],
             token_path: "/v2/oauth/token/",

@@ -307,7 +307,9 @@ fn videos(st: &mut State, headers: &HeaderMap, params: &Params) -> Result<Value,
         for id in params.get("id").unwrap_or("").split(',').map(str::trim) {
             if let Some(video) = st.store.videos.iter_mut().find(|v| v.id == id) {
                 items.push(video_json(video, &parts, &settings, false));
-                video.polls = video.polls.saturating_add(1);
+                if !settings.processing_stuck {
+                    video.polls = video.polls.saturating_add(1);
+                }
             }
         }
     }
@@ -501,7 +503,8 @@ pub(crate) async fn thumbnails_set(
             return fail(&mut app.lock(), e);
         }
     };
-    let (image, total) = read_limited(body, max).await;
+    // Only the signature is looked at; the rest is counted, not kept.
+    let (image, total) = read_limited(body, 8).await;
     let mut st = app.lock();
     if total == 0 {
         return fail(
@@ -595,8 +598,18 @@ fn thumbnail_checks(
     let Some(video_id) = params.get("videoId").filter(|v| !v.is_empty()) else {
         return Err(ApiError::required_parameter("videoId"));
     };
-    if !st.store.videos.iter().any(|v| v.id == video_id) {
+    let Some(video) = st.store.videos.iter().find(|v| v.id == video_id) else {
         return Err(video_not_found());
+    };
+    // Since 2026-11-03 a Short takes a custom thumbnail once its processing is complete
+    // (reference §6); the exact refusal before that is unverified.
+    if video.short && processing_state(video, &st.settings, false).0 != "processed" {
+        return Err(ApiError::new(
+            400,
+            "youtube.thumbnail",
+            "failedPrecondition",
+            "A custom thumbnail can be set for a Short only once its processing is complete.",
+        ));
     }
     if st.settings.thumbnail_unverified_channel {
         return Err(ApiError::new(

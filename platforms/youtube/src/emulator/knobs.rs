@@ -51,8 +51,9 @@ pub(crate) struct Knobs {
     /// removed the app's access in their Google Account.
     revoke_refresh_tokens: Option<bool>,
     // --- project, channel and quota (reference §5.1, §5.2) ---
-    /// Project not audited: uploads are forced private. Default true.
-    unaudited: Option<bool>,
+    /// The creator's account settings make uploads default to private, whatever was asked
+    /// (reference §5.1; the unaudited-project lock ended on 2026-11-02). Default false.
+    private_by_account_settings: Option<bool>,
     /// `buckets` (since 2026-06-01, default) or `legacy` (1600 units per upload).
     quota_model: Option<QuotaModel>,
     /// Upload bucket size in the `buckets` model. Default 100.
@@ -97,11 +98,17 @@ pub(crate) struct Knobs {
     processing_polls: Option<u32>,
     /// `succeeded` (default), `failed` or `rejected`.
     processing_outcome: Option<Outcome>,
+    /// Processing never ends and its progress stops moving (a stuck transcode). Default false.
+    processing_stuck: Option<bool>,
+    /// Uploads finished from now on are Shorts (reference §6): their thumbnail is refused until
+    /// processing succeeded. The emulator does not read the media, so it cannot tell from the
+    /// file as YouTube does (at most 180 s, height >= width). Default false.
+    uploads_are_shorts: Option<bool>,
     /// The channel is not phone-verified: `thumbnails.set` answers 403 `forbidden`. Default false.
     thumbnail_unverified_channel: Option<bool>,
     /// `thumbnails.set` answers 429 `uploadRateLimitExceeded`. Default false.
     thumbnail_rate_limited: Option<bool>,
-    /// Thumbnail size limit. Default 2097152.
+    /// Thumbnail size limit. Default 52428800 (50 MiB, since 2026-09-14).
     thumbnail_max_bytes: Option<u64>,
     // --- clock and persistence ---
     /// Moves the fake clock forward (token, code and session expiry; quota days).
@@ -255,7 +262,10 @@ impl Knobs {
             &mut s.expire_tokens_after_put,
             self.expire_access_token_after_requests,
         );
-        set(&mut s.unaudited, self.unaudited);
+        set(
+            &mut s.private_by_account_settings,
+            self.private_by_account_settings,
+        );
         set(&mut s.quota_model, self.quota_model);
         set(&mut s.quota_uploads_per_day, self.quota_uploads_per_day);
         set(&mut s.quota_units_per_day, self.quota_units_per_day);
@@ -285,6 +295,8 @@ impl Knobs {
         set(&mut s.completion_status, self.completion_status);
         set(&mut s.processing_polls, self.processing_polls);
         set(&mut s.processing_outcome, self.processing_outcome);
+        set(&mut s.processing_stuck, self.processing_stuck);
+        set(&mut s.uploads_are_shorts, self.uploads_are_shorts);
         set(
             &mut s.thumbnail_unverified_channel,
             self.thumbnail_unverified_channel,

@@ -80,8 +80,9 @@ pub(crate) struct VideoMeta {
 }
 
 impl VideoMeta {
-    /// The privacy asked for. Without one the default is `public` (reference §4.2: Google's
-    /// sample text says so; unverified), which is why clients must always send it.
+    /// The privacy asked for. Without one the default is `public` (reference §5.1: the
+    /// discovery document's `privacyStatus` description since 2026-11-04), which is why
+    /// clients must always send it.
     pub(crate) fn requested_privacy(&self) -> &str {
         self.privacy_status.as_deref().unwrap_or("public")
     }

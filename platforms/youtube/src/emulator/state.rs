@@ -36,8 +36,9 @@ pub(crate) const UNITS_PER_DAY: u64 = 10_000;
 pub(crate) const LEGACY_INSERT_COST: u64 = 1600;
 /// `thumbnails.set` (reference §5.2, §7).
 pub(crate) const THUMBNAIL_COST: u64 = 50;
-/// `thumbnails.set` `maxSize` from the discovery document (reference §7).
-pub(crate) const THUMBNAIL_MAX_BYTES: u64 = 2 * 1024 * 1024;
+/// `thumbnails.set` `maxSize` from the discovery document revision 20261104 (reference §7):
+/// 50 MiB since 2026-09-14.
+pub(crate) const THUMBNAIL_MAX_BYTES: u64 = 50 * 1024 * 1024;
 /// `videos.insert` `maxSize` from the discovery document (reference §3.1): 256 GiB.
 pub(crate) const MAX_UPLOAD_BYTES: u64 = 274_877_906_944;
 
@@ -87,7 +88,7 @@ pub(crate) struct Settings {
     pub(crate) max_refresh_tokens: usize,
     pub(crate) access_token_lifetime: u64,
     pub(crate) expire_tokens_after_put: Option<u64>,
-    pub(crate) unaudited: bool,
+    pub(crate) private_by_account_settings: bool,
     pub(crate) quota_model: QuotaModel,
     pub(crate) quota_uploads_per_day: u64,
     pub(crate) quota_units_per_day: u64,
@@ -105,6 +106,8 @@ pub(crate) struct Settings {
     pub(crate) completion_status: u16,
     pub(crate) processing_polls: u32,
     pub(crate) processing_outcome: Outcome,
+    pub(crate) processing_stuck: bool,
+    pub(crate) uploads_are_shorts: bool,
     pub(crate) thumbnail_unverified_channel: bool,
     pub(crate) thumbnail_rate_limited: bool,
     pub(crate) thumbnail_max_bytes: u64,
@@ -122,7 +125,7 @@ impl Default for Settings {
             max_refresh_tokens: MAX_REFRESH_TOKENS,
             access_token_lifetime: ACCESS_TOKEN_LIFETIME,
             expire_tokens_after_put: None,
-            unaudited: true,
+            private_by_account_settings: false,
             quota_model: QuotaModel::Buckets,
             quota_uploads_per_day: UPLOADS_PER_DAY,
             quota_units_per_day: UNITS_PER_DAY,
@@ -140,6 +143,8 @@ impl Default for Settings {
             completion_status: 201,
             processing_polls: 2,
             processing_outcome: Outcome::Succeeded,
+            processing_stuck: false,
+            uploads_are_shorts: false,
             thumbnail_unverified_channel: false,
             thumbnail_rate_limited: false,
             thumbnail_max_bytes: THUMBNAIL_MAX_BYTES,
@@ -218,7 +223,8 @@ pub(crate) struct Video {
     pub(crate) etag: String,
     pub(crate) published_at: i64,
     pub(crate) meta: VideoMeta,
-    /// The privacy the video really has (forced `private` in unaudited mode, reference §5.1).
+    /// The privacy the video really has: the one asked for, or `private` when the creator's
+    /// account settings say so (reference §5.1).
     pub(crate) privacy_status: String,
     pub(crate) file_name: Option<String>,
     pub(crate) bytes: u64,
@@ -226,6 +232,10 @@ pub(crate) struct Video {
     /// How many `videos.list` replies have shown it (drives processing, reference §9.7).
     pub(crate) polls: u32,
     pub(crate) thumbnail_bytes: Option<u64>,
+    /// YouTube classified it as a Short (reference §6); set by the `uploads_are_shorts` knob,
+    /// since the emulator does not read the media.
+    #[serde(default)]
+    pub(crate) short: bool,
 }
 
 /// Quota used on one Pacific day (reference §5.2: quotas reset at midnight Pacific Time).
@@ -410,7 +420,7 @@ impl State {
     /// What the emulator saw, for tests and `GET /__emulator/youtube/stats`.
     ///
     /// - `videos`: `{count, items: [{id, title, privacy_status, requested_privacy_status,
-    ///   upload_status, bytes, sha256, thumbnail_bytes}]}`
+    ///   upload_status, short, bytes, sha256, thumbnail_bytes}]}`
     /// - `sessions_started`, `sessions_open`: resumable sessions opened / still open
     /// - `upload_puts`: every PUT to a session URI (data, status queries, refused ones);
     ///   `status_queries`: those that were status queries; `put_replies`: PUT counts by status
@@ -437,6 +447,7 @@ impl State {
                     "privacy_status": v.privacy_status,
                     "requested_privacy_status": v.meta.requested_privacy(),
                     "upload_status": upload_status,
+                    "short": v.short,
                     "bytes": v.bytes,
                     "sha256": v.sha256,
                     "thumbnail_bytes": v.thumbnail_bytes,

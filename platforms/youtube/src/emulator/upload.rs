@@ -934,8 +934,8 @@ fn complete(st: &mut State, upload_id: &str) -> FinalReply {
             body: String::new(),
         };
     };
-    // Unaudited projects: every upload is locked private, whatever was asked (reference §5.1).
-    let privacy = if settings.unaudited {
+    // The creator's account settings can make an upload private, whatever was asked (§5.1).
+    let privacy = if settings.private_by_account_settings {
         "private".to_string()
     } else {
         session.meta.requested_privacy().to_string()
@@ -951,6 +951,7 @@ fn complete(st: &mut State, upload_id: &str) -> FinalReply {
         sha256: session.hasher.take().map(|h| hex::encode(h.finalize())),
         polls: 0,
         thumbnail_bytes: None,
+        short: settings.uploads_are_shorts,
     };
     let body = serde_json::to_string_pretty(&video_json(&video, &session.parts, &settings, true))
         .unwrap_or_default();
