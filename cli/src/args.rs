@@ -4,7 +4,78 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeMap;
+
+use clap::{ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use keryx_core::{OptionKind, OptionValue};
+
+/// Options given on the command line, by platform id, then option name.
+pub type PlatformOptions = BTreeMap<String, BTreeMap<String, OptionValue>>;
+
+/// The whole command line: [`Cli`]'s definition plus, on `post`, every registered platform's
+/// options as `--<platform>-<option>` flags under a heading of their own (as rclone prefixes
+/// its backends' options). Completions and the man page are made from this too.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("post", |mut post| {
+        for platform in keryx_core::registry() {
+            let heading = format!("{} options", platform.display_name());
+            for option in platform.options() {
+                let name = option.flag_name(platform.id());
+                let mut arg = clap::Arg::new(name.clone())
+                    .long(name)
+                    .help(option.help)
+                    .help_heading(heading.clone());
+                arg = match option.kind.value_name() {
+                    None => arg.action(ArgAction::SetTrue),
+                    Some(value_name) => {
+                        let option = *option;
+                        arg.value_name(value_name)
+                            .value_parser(move |text: &str| option.parse(text))
+                    }
+                };
+                post = post.arg(arg);
+            }
+        }
+        post
+    })
+}
+
+/// Parses `args` with [`command`], keeping the platform options' values in [`PostArgs`].
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let (Command::Post(post), Some(("post", post_matches))) =
+        (&mut cli.command, matches.subcommand())
+    {
+        post.platform_options = platform_options(post_matches);
+    }
+    Ok(cli)
+}
+
+fn platform_options(matches: &ArgMatches) -> PlatformOptions {
+    let mut given = PlatformOptions::new();
+    for platform in keryx_core::registry() {
+        for option in platform.options() {
+            let id = option.flag_name(platform.id());
+            let value = match option.kind {
+                // A flag not given stays unset, so the sidecar and the platform's defaults apply.
+                OptionKind::Flag => matches.get_flag(&id).then_some(OptionValue::Flag(true)),
+                _ => matches.get_one::<OptionValue>(&id).cloned(),
+            };
+            if let Some(value) = value {
+                given
+                    .entry(platform.id().to_owned())
+                    .or_default()
+                    .insert(option.name.to_owned(), value);
+            }
+        }
+    }
+    given
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -110,6 +181,11 @@ pub struct PostArgs {
     #[command(flatten)]
     pub metadata: MetadataArgs,
 
+    /// The platforms' own options given as `--<platform>-<option>`, by platform id. Not a clap
+    /// field: the flags are declared by the registered platforms ([`command`]).
+    #[arg(skip)]
+    pub platform_options: PlatformOptions,
+
     /// Metadata file (YAML): shared fields and per-platform sections [default: VIDEO.keryx.yaml
     /// beside the video].
     #[arg(long, value_name = "FILE")]
@@ -162,42 +238,6 @@ pub struct MetadataArgs {
     /// Label the video as AI-generated or realistically altered.
     #[arg(long)]
     pub ai_generated: bool,
-
-    /// Allow comments (off unless given).
-    #[arg(long)]
-    pub allow_comments: bool,
-
-    /// Allow duets (off unless given).
-    #[arg(long)]
-    pub allow_duet: bool,
-
-    /// Allow stitches (off unless given).
-    #[arg(long)]
-    pub allow_stitch: bool,
-
-    /// Disclose commercial content promoting a third party (paid partnership).
-    #[arg(long)]
-    pub branded_content: bool,
-
-    /// Disclose commercial content promoting your own brand.
-    #[arg(long)]
-    pub your_brand: bool,
-
-    /// Category id, e.g. "22".
-    #[arg(long)]
-    pub category: Option<String>,
-
-    /// Declare the video made for kids.
-    #[arg(long)]
-    pub made_for_kids: bool,
-
-    /// Publish later (RFC 3339, e.g. 2026-12-24T18:00:00Z); needs private.
-    #[arg(long, value_name = "TIME")]
-    pub publish_at: Option<String>,
-
-    /// A custom thumbnail image (JPEG or PNG).
-    #[arg(long, value_name = "IMAGE")]
-    pub thumbnail: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -254,30 +294,27 @@ pub struct ManArgs {
 }
 
 /// Seconds (`300`, `300s`) or minutes (`5m`).
+/// A wait: `300`, `90s`, `5m`, `1m30s` (core's duration syntax), never zero.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.strip_suffix('m') {
-        Some(n) => (n, 60),
-        None => (text.strip_suffix('s').unwrap_or(text), 1),
-    };
-    number
-        .parse::<u64>()
+    keryx_core::options::parse_duration(text)
         .ok()
-        .filter(|n| *n > 0)
-        .map(|n| Duration::from_secs(n * unit))
+        .filter(|d| !d.is_zero())
         .ok_or_else(|| {
-            format!("`{text}` is not a duration; use seconds (300, 90s) or minutes (5m)")
+            format!(
+                "`{}` is not a duration; use seconds (300, 90s) or minutes (5m)",
+                text.trim()
+            )
         })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_is_consistent() {
-        Cli::command().debug_assert();
+        crate::link_platforms();
+        command().debug_assert();
     }
 
     #[test]

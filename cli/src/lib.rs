@@ -9,7 +9,6 @@ mod ui;
 use std::ffi::OsString;
 use std::sync::Arc;
 
-use clap::Parser;
 use keryx_core::config::Config;
 use keryx_core::paths::Paths;
 use keryx_core::secrets::SecretStore;
@@ -34,7 +33,7 @@ where
     T: Into<OsString> + Clone,
 {
     link_platforms();
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match args::parse(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

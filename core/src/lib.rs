@@ -10,7 +10,8 @@
 //!   rate limits, a budget per call) and the authorised session every API call goes through.
 //! - [`upload`]: streaming chunk bodies from disk.
 //! - [`media`]: what a video file is (container, duration, size), read from its header.
-//! - [`metadata`]: what to say about a video, from flags and the `VIDEO.keryx.yaml` sidecar.
+//! - [`metadata`]: what to say about a video, from flags and the `VIDEO.keryx.yaml` sidecar;
+//!   [`options`]: the posting options each platform declares as data.
 //! - [`ledger`]: the append-only record of post attempts that keeps reruns from posting twice;
 //!   [`claim`]: the cross-process lock that keeps two concurrent runs from doing so.
 //! - [`emulator`]: the contract for platform fakes and a server that runs them.
@@ -28,6 +29,7 @@ pub mod ledger;
 pub mod media;
 pub mod metadata;
 pub mod oauth;
+pub mod options;
 pub mod paths;
 pub mod platform;
 pub mod secret;
@@ -42,6 +44,7 @@ pub use emulator::Emulator;
 pub use error::{Cause, Error, ErrorKind, Result};
 pub use media::VideoFile;
 pub use metadata::{Metadata, MetadataFile};
+pub use options::{OptionKind, OptionValue, PostOption};
 pub use platform::{
     AuthOptions, AuthReport, Platform, PlatformStatus, PostReport, PreparedPost, Registration,
     find, registry,

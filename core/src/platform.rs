@@ -41,6 +41,13 @@ pub trait Platform: Send + Sync + 'static {
         name.split("::").next().unwrap_or(name)
     }
 
+    /// The posting options this platform takes besides [`Metadata`]'s shared fields: flags
+    /// `--<id>-<name>`, sidecar keys in its section. Read back with [`Metadata::flag`] and
+    /// friends in [`Platform::prepare`].
+    fn options(&self) -> &'static [crate::options::PostOption] {
+        &[]
+    }
+
     /// Parses and validates this platform's config section, with errors that name the file,
     /// line and key. Called before any other method, and by `keryx status`.
     fn check_config(&self, ctx: &Context) -> Result<()>;

@@ -355,13 +355,14 @@ fn preflight_lists_every_problem_of_every_platform_and_sends_nothing() {
     // Each platform gets something it refuses, from its own section of the sidecar.
     std::fs::write(
         home.path().join("reel.keryx.yaml"),
-        "title: Problems\ntiktok: { category: \"19\" }\nyoutube: { privacy: SELF_ONLY }\n",
+        "title: Problems\ntiktok: { privacy: private }\nyoutube: { privacy: SELF_ONLY }\n",
     )
     .unwrap();
     let run = home.run(&["post", "all", &video, "--yes"]);
     run.expect_code(2)
         .expect_stderr("preflight found 2 problem(s); nothing was sent")
-        .expect_stderr("tiktok: TikTok has no `category`")
+        .expect_stderr("tiktok: ")
+        .expect_stderr("`private`")
         .expect_stderr("youtube: ")
         .expect_stderr("SELF_ONLY");
     let run = home.run(&["post", "all", &video, "--yes", "--json"]);
@@ -569,16 +570,17 @@ fn the_exit_code_is_the_most_serious_targets() {
         .expect_code(4)
         .expect_stderr("youtube: ")
         .expect_stderr("keryx auth youtube");
-    // Bad input for TikTok as well: that must be fixed first, so it decides.
+    // Bad input for TikTok as well (more open than the config's cap): that must be fixed
+    // first, so it decides.
     std::fs::write(
         home.path().join("reel.keryx.yaml"),
-        "tiktok: { category: \"19\" }\n",
+        "tiktok: { privacy: PUBLIC_TO_EVERYONE }\n",
     )
     .unwrap();
     home.run(&["post", "all", &video, "--yes"])
         .expect_code(2)
         .expect_stderr("keryx auth youtube")
-        .expect_stderr("TikTok has no `category`");
+        .expect_stderr("more open than the config allows");
     assert_eq!(tiktok_posts(&emulator), 0);
     assert_eq!(youtube_videos(&emulator), 0);
 }

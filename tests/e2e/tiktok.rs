@@ -158,7 +158,7 @@ fn branded_content_cannot_be_private() {
         "tiktok",
         &small_video(&home),
         "--yes",
-        "--branded-content",
+        "--tiktok-branded-content",
     ])
     .expect_code(2)
     .expect_stderr("Branded content");
@@ -337,4 +337,71 @@ fn a_decline_without_state_is_explained_not_trusted() {
         "{stderr}"
     );
     assert!(!home.config().contains("enabled: true"));
+}
+
+/// TikTok's own options arrive as `--tiktok-*` flags and as keys of the sidecar's `tiktok:`
+/// section: the cover frame becomes `video_cover_timestamp_ms`, comments are allowed.
+#[test]
+fn platform_options_from_flags_and_the_sidecar() {
+    let (home, emulator) = authorised();
+    let video = small_video(&home);
+    home.run(&[
+        "post",
+        "tiktok",
+        &video,
+        "--yes",
+        "--tiktok-cover-at",
+        "2.5s",
+        "--tiktok-allow-comments",
+    ])
+    .expect_code(0);
+    let sidecar = home.path().join("reel.keryx.yaml");
+    std::fs::write(
+        &sidecar,
+        "title: From the sidecar\ntiktok: { cover_at: 4 }\n",
+    )
+    .unwrap();
+    home.run(&["post", "tiktok", &video, "--yes"])
+        .expect_code(0);
+    let publishes = emulator.stats("tiktok")["publishes"].clone();
+    let first = &publishes[0]["post_info"];
+    assert_eq!(first["video_cover_timestamp_ms"], 2500, "{first}");
+    assert_eq!(first["disable_comment"], false, "{first}");
+    let second = &publishes[1]["post_info"];
+    assert_eq!(second["video_cover_timestamp_ms"], 4000, "{second}");
+    assert_eq!(second["title"], "From the sidecar", "{second}");
+
+    // A cover past the end, a bad time, and another platform's option in the section.
+    home.run(&[
+        "post",
+        "tiktok",
+        &video,
+        "--yes",
+        "--tiktok-cover-at",
+        "11s",
+    ])
+    .expect_code(2)
+    .expect_stderr("past the end");
+    home.run(&[
+        "post",
+        "tiktok",
+        &video,
+        "--yes",
+        "--tiktok-cover-at",
+        "soon",
+    ])
+    .expect_code(2)
+    .expect_stderr("not a time");
+    std::fs::write(&sidecar, "tiktok:\n  category: \"22\"\n").unwrap();
+    home.run(&["post", "tiktok", &video, "--yes"])
+        .expect_code(2)
+        .expect_stderr("reel.keryx.yaml:2:")
+        .expect_stderr("unknown key `category` in the tiktok section");
+    assert_eq!(
+        emulator.stats("tiktok")["publishes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }

@@ -368,7 +368,7 @@ fn thumbnails_up_to_50_mib_are_taken_and_larger_ones_refused_before_upload() {
     let over = sized_png(&home, "over.png", limit + 1);
     home.run(&post_args(
         path_str(&file),
-        &["--thumbnail", path_str(&over)],
+        &["--youtube-thumbnail", path_str(&over)],
     ))
     .expect_code(2)
     .expect_stderr("at most 50 MiB (52428800 bytes)");
@@ -377,7 +377,7 @@ fn thumbnails_up_to_50_mib_are_taken_and_larger_ones_refused_before_upload() {
     let at_limit = sized_png(&home, "limit.png", limit);
     home.run(&post_args(
         path_str(&file),
-        &["--thumbnail", path_str(&at_limit)],
+        &["--youtube-thumbnail", path_str(&at_limit)],
     ))
     .expect_code(0);
     let stats = emulator.stats("youtube");
@@ -395,7 +395,7 @@ fn a_shorts_thumbnail_is_set_once_youtube_has_processed_it() {
     let thumb = png(&home);
     let run = home.run(&post_args(
         path_str(&file),
-        &["--thumbnail", path_str(&thumb)],
+        &["--youtube-thumbnail", path_str(&thumb)],
     ));
     run.expect_code(0)
         .expect_stderr("youtube: processing")
@@ -425,7 +425,7 @@ fn a_short_still_processing_stays_posted_and_says_how_to_set_its_thumbnail() {
     let thumb = png(&home);
     let run = home.run(&post_args(
         path_str(&file),
-        &["--thumbnail", path_str(&thumb), "--json"],
+        &["--youtube-thumbnail", path_str(&thumb), "--json"],
     ));
     run.expect_code(0)
         .expect_stderr("warning:")
@@ -448,7 +448,7 @@ fn thumbnail_is_set_after_the_upload() {
     let thumb = png(&home);
     home.run(&post_args(
         path_str(&file),
-        &["--thumbnail", path_str(&thumb)],
+        &["--youtube-thumbnail", path_str(&thumb)],
     ))
     .expect_code(0);
     let stats = emulator.stats("youtube");
@@ -464,7 +464,7 @@ fn a_thumbnail_that_is_not_an_image_is_refused_before_upload() {
     std::fs::write(&fake, "not an image, whatever its name says").unwrap();
     home.run(&post_args(
         path_str(&file),
-        &["--thumbnail", path_str(&fake)],
+        &["--youtube-thumbnail", path_str(&fake)],
     ))
     .expect_code(2)
     .expect_stderr("neither a JPEG nor a PNG");
@@ -508,14 +508,14 @@ fn metadata_youtube_would_refuse_is_refused_before_any_byte() {
                 &[
                     "--privacy",
                     "unlisted",
-                    "--publish-at",
+                    "--youtube-publish-at",
                     "2030-01-01T00:00:00Z",
                 ],
             ),
-            "--publish-at needs privacy private",
+            "--youtube-publish-at needs privacy private",
         ),
         (
-            post_args(file, &["--publish-at", "2030-01-01T00:00:00Z"]),
+            post_args(file, &["--youtube-publish-at", "2030-01-01T00:00:00Z"]),
             "caps privacy at unlisted",
         ),
         (

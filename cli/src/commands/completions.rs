@@ -3,11 +3,10 @@
 
 use std::io::Write;
 
-use clap::CommandFactory;
 use clap::builder::PossibleValuesParser;
 use keryx_core::{Error, Result};
 
-use crate::args::{Cli, CompletionsArgs};
+use crate::args::CompletionsArgs;
 
 pub fn run(args: CompletionsArgs) -> Result<()> {
     let mut command = documented_command();
@@ -26,7 +25,7 @@ pub fn documented_command() -> clap::Command {
     let platforms = |values: Vec<&'static str>| {
         move |arg: clap::Arg| arg.value_parser(PossibleValuesParser::new(values.clone()))
     };
-    Cli::command()
+    crate::args::command()
         .mut_subcommand("auth", |c| c.mut_arg("platform", platforms(ids.clone())))
         .mut_subcommand("post", |c| c.mut_arg("platform", platforms(with_all)))
 }

@@ -38,7 +38,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     platform.check_config(ctx)?;
     let video = VideoFile::open(&args.video)?;
     let sidecar = load_sidecar(ctx, &args)?;
-    let metadata = metadata_for(sidecar.as_ref(), platform.id(), &args.metadata);
+    let metadata = metadata_for(sidecar.as_ref(), platform.id(), &args);
     let ledger = Ledger::new(&ctx.paths);
     let history = read_ledger(ctx, &ledger).await?;
     if !args.dry_run {
@@ -151,24 +151,18 @@ fn print_report(report: &PostReport, mode: OutputMode) {
 }
 
 /// Flags become metadata; a flag not given stays `None`, so the sidecar, the config and the
-/// platform's defaults apply.
-pub fn metadata_from_flags(flags: &MetadataArgs) -> Metadata {
-    let set = |on: bool| on.then_some(true);
+/// platform's defaults apply. `options` are this platform's `--<platform>-<option>` flags.
+pub fn metadata_from_flags(
+    flags: &MetadataArgs,
+    options: Option<&std::collections::BTreeMap<String, keryx_core::OptionValue>>,
+) -> Metadata {
     Metadata {
         title: flags.title.clone(),
         description: flags.description.clone(),
         tags: flags.tags.clone(),
         privacy: flags.privacy.clone(),
-        ai_generated: set(flags.ai_generated),
-        category: flags.category.clone(),
-        made_for_kids: set(flags.made_for_kids),
-        publish_at: flags.publish_at.clone(),
-        thumbnail: flags.thumbnail.clone(),
-        allow_comments: set(flags.allow_comments),
-        allow_duet: set(flags.allow_duet),
-        allow_stitch: set(flags.allow_stitch),
-        branded_content: set(flags.branded_content),
-        your_brand: set(flags.your_brand),
+        ai_generated: flags.ai_generated.then_some(true),
+        options: options.cloned().unwrap_or_default(),
     }
 }
 
@@ -184,8 +178,11 @@ pub(crate) fn load_sidecar(ctx: &Context, args: &PostArgs) -> Result<Option<Meta
     let Some(path) = path else {
         return Ok(None);
     };
-    let ids: Vec<&str> = keryx_core::registry().iter().map(|p| p.id()).collect();
-    let file = MetadataFile::load(&path, &ids)?;
+    let schema: Vec<(&str, &[keryx_core::PostOption])> = keryx_core::registry()
+        .iter()
+        .map(|p| (p.id(), p.options()))
+        .collect();
+    let file = MetadataFile::load(&path, &schema)?;
     ctx.ui.info(&format!(
         "Metadata from {} (flags override it)",
         path.display()
@@ -197,12 +194,13 @@ pub(crate) fn load_sidecar(ctx: &Context, args: &PostArgs) -> Result<Option<Meta
 pub(crate) fn metadata_for(
     sidecar: Option<&MetadataFile>,
     platform: &str,
-    flags: &MetadataArgs,
+    args: &PostArgs,
 ) -> Metadata {
+    let flags = metadata_from_flags(&args.metadata, args.platform_options.get(platform));
     sidecar
         .map(|file| file.for_platform(platform))
         .unwrap_or_default()
-        .overridden_by(&metadata_from_flags(flags))
+        .overridden_by(&flags)
 }
 
 /// The video's SHA-256, the ledger's identity of it. Computed on the blocking pool while the

@@ -119,7 +119,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     // Without a readable file or sidecar there is nothing to check the platforms' rules against.
     if let (Some(video), Some(sidecar)) = (&video, &sidecar) {
         let prepare = |platform: &'static dyn Platform| {
-            let metadata = metadata_for(sidecar.as_ref(), platform.id(), &args.metadata);
+            let metadata = metadata_for(sidecar.as_ref(), platform.id(), &args);
             async move { platform.prepare(ctx, video, &metadata).await }
         };
         // Only platforms with a post of this size in the ledger can be skipped, so only they

@@ -129,6 +129,9 @@ pub struct PostInfo {
     pub brand_content_toggle: bool,
     pub brand_organic_toggle: bool,
     pub is_aigc: bool,
+    /// The cover frame; absent = the first frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_cover_timestamp_ms: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -14,6 +14,7 @@ mod client;
 mod config;
 pub mod emulator;
 mod error;
+mod options;
 mod publish;
 
 use std::sync::Arc;
@@ -21,8 +22,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use keryx_core::{
-    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PreparedPost, Registration,
-    Result, VideoFile,
+    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PostOption, PreparedPost,
+    Registration, Result, VideoFile,
 };
 
 pub use config::TikTokConfig;
@@ -42,6 +43,10 @@ impl Platform for TikTok {
 
     fn display_name(&self) -> &'static str {
         "TikTok"
+    }
+
+    fn options(&self) -> &'static [PostOption] {
+        options::OPTIONS
     }
 
     fn check_config(&self, ctx: &Context) -> Result<()> {

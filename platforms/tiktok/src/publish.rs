@@ -20,6 +20,7 @@ use crate::chunks::ChunkPlan;
 use crate::client::{self, App, PLATFORM, Session};
 use crate::config::Mode;
 use crate::error::publish_failed;
+use crate::options;
 
 /// The caption limit, in UTF-16 code units (§5.2).
 const MAX_CAPTION_UTF16: usize = 2200;
@@ -54,7 +55,7 @@ pub async fn prepare(
         return Err(Error::input("TikTok is not enabled in the config")
             .with_hint("run `keryx auth tiktok` (it sets platforms.tiktok.enabled: true)"));
     }
-    refuse_unsupported(metadata)?;
+    let cover = cover_timestamp_ms(video, metadata)?;
     let plan = ChunkPlan::for_size(video.size)?;
     let caption = caption(metadata)?;
 
@@ -63,10 +64,11 @@ pub async fn prepare(
 
     if app.config.mode == Mode::Inbox {
         if metadata.privacy.is_some()
-            || metadata.branded_content.is_some()
-            || metadata.your_brand.is_some()
+            || metadata.flag(options::BRANDED_CONTENT).is_some()
+            || metadata.flag(options::YOUR_BRAND).is_some()
+            || cover.is_some()
         {
-            ctx.ui.warn("inbox mode sends a draft: caption, privacy and disclosure are chosen in the TikTok app");
+            ctx.ui.warn("inbox mode sends a draft: caption, privacy, disclosure and cover are chosen in the TikTok app");
         }
         drop(session);
         ctx.ui
@@ -119,27 +121,6 @@ pub async fn prepare(
     }))
 }
 
-/// TikTok has none of these; refusing beats silently dropping what the user asked for.
-fn refuse_unsupported(metadata: &Metadata) -> Result<()> {
-    let unsupported = [
-        ("category", metadata.category.is_some()),
-        ("made_for_kids", metadata.made_for_kids.is_some()),
-        ("publish_at", metadata.publish_at.is_some()),
-        ("thumbnail", metadata.thumbnail.is_some()),
-    ];
-    for (field, given) in unsupported {
-        if given {
-            return Err(
-                Error::input(format!("TikTok has no `{field}`")).with_hint(format!(
-                    "leave out --{} for TikTok",
-                    field.replace('_', "-")
-                )),
-            );
-        }
-    }
-    Ok(())
-}
-
 /// TikTok has one caption: title, description and #tags in that order, within 2200 UTF-16 units.
 fn caption(metadata: &Metadata) -> Result<Option<String>> {
     let mut parts: Vec<String> = Vec::new();
@@ -177,6 +158,34 @@ fn caption(metadata: &Metadata) -> Result<Option<String>> {
         .with_hint("shorten the title or description"));
     }
     Ok(Some(caption))
+}
+
+/// `--tiktok-cover-at` as `video_cover_timestamp_ms` (reference §5.2): an int32 of
+/// milliseconds, within the video when its length is known (TikTok silently falls back to the
+/// first frame otherwise, which is not what was asked).
+fn cover_timestamp_ms(video: &VideoFile, metadata: &Metadata) -> Result<Option<i32>> {
+    let Some(at) = metadata.duration(options::COVER_AT) else {
+        return Ok(None);
+    };
+    if let Some(length) = video.duration
+        && at > length
+    {
+        return Err(Error::input(format!(
+            "the cover frame at {:.3} s is past the end of {} ({:.3} s)",
+            at.as_secs_f64(),
+            video.path.display(),
+            length.as_secs_f64()
+        ))
+        .with_hint("pick a time within the video with --tiktok-cover-at (e.g. 2.5s)"));
+    }
+    let ms = i32::try_from(at.as_millis()).map_err(|_| {
+        Error::input(format!(
+            "the cover frame at {} s is too far in",
+            at.as_secs()
+        ))
+        .with_hint("TikTok takes a cover time of at most 24 days (an int32 of milliseconds)")
+    })?;
+    Ok(Some(ms))
 }
 
 fn check_duration(video: &VideoFile, creator: &CreatorInfo) -> Result<()> {
@@ -237,16 +246,16 @@ fn choose(
 
     // Commercial content disclosure: off unless the user says so.
     let (mut your_brand, mut branded) = (
-        metadata.your_brand.unwrap_or(false),
-        metadata.branded_content.unwrap_or(false),
+        metadata.flag(options::YOUR_BRAND).unwrap_or(false),
+        metadata.flag(options::BRANDED_CONTENT).unwrap_or(false),
     );
-    if let Some(p) =
-        prompter.filter(|_| metadata.your_brand.is_none() && metadata.branded_content.is_none())
-        && p.confirm(
-            "Does this video promote a brand, product or service? (commercial content disclosure)",
-            false,
-        )?
-    {
+    if let Some(p) = prompter.filter(|_| {
+        metadata.flag(options::YOUR_BRAND).is_none()
+            && metadata.flag(options::BRANDED_CONTENT).is_none()
+    }) && p.confirm(
+        "Does this video promote a brand, product or service? (commercial content disclosure)",
+        false,
+    )? {
         let options = [
             "Your brand (promoting yourself)".to_string(),
             "Branded content (a third party)".to_string(),
@@ -350,11 +359,19 @@ fn choose(
     };
     let comments = allow(
         "comments",
-        metadata.allow_comments,
+        metadata.flag(options::ALLOW_COMMENTS),
         creator.comment_disabled,
     )?;
-    let duet = allow("duets", metadata.allow_duet, creator.duet_disabled)?;
-    let stitch = allow("stitches", metadata.allow_stitch, creator.stitch_disabled)?;
+    let duet = allow(
+        "duets",
+        metadata.flag(options::ALLOW_DUET),
+        creator.duet_disabled,
+    )?;
+    let stitch = allow(
+        "stitches",
+        metadata.flag(options::ALLOW_STITCH),
+        creator.stitch_disabled,
+    )?;
 
     let post_info = PostInfo {
         title: caption,
@@ -365,6 +382,7 @@ fn choose(
         brand_content_toggle: branded,
         brand_organic_toggle: your_brand,
         is_aigc: metadata.ai_generated.unwrap_or(false),
+        video_cover_timestamp_ms: cover_timestamp_ms(video, metadata)?,
     };
 
     let consent = if branded {
@@ -412,7 +430,7 @@ fn branded_private_error(cap: Privacy) -> Error {
     Error::input("Branded content visibility cannot be set to private (SELF_ONLY).").with_hint(if cap == Privacy::SelfOnly {
         "the config caps privacy at SELF_ONLY, so branded content cannot be posted until the audit passes".to_string()
     } else {
-        "choose a more open --privacy, or leave out --branded-content".to_string()
+        "choose a more open --privacy, or leave out --tiktok-branded-content".to_string()
     })
 }
 

@@ -119,7 +119,7 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
     if app.config.made_for_kids.is_none() {
         notes.push(
             "set `made_for_kids: false` (or true) under platforms.youtube for your usual audience, or pass \
-             --made-for-kids when posting: YouTube needs the answer for every video"
+             --youtube-made-for-kids when posting: YouTube needs the answer for every video"
                 .to_string(),
         );
     }

@@ -25,7 +25,7 @@ pub const DEFAULT_CHUNK_SIZE: u64 = 32 * CHUNK_UNIT;
 ///     base_url: http://127.0.0.1:7878   # optional: every Google endpoint from here (the emulator)
 /// ```
 ///
-/// `made_for_kids` may be left out, but then every post must say it (`--made-for-kids`, or
+/// `made_for_kids` may be left out, but then every post must say it (`--youtube-made-for-kids`, or
 /// `made_for_kids:` in the video's sidecar): YouTube requires an audience decision for every
 /// upload (§4.2), and keryx will not make that legal declaration on the creator's behalf.
 #[derive(Debug, Clone, Deserialize)]

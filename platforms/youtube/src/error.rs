@@ -142,9 +142,9 @@ pub fn api_error(
         "invalidTags" => bad("the tags are invalid")
             .with_hint("keep tags within 500 characters in total (commas count; a tag with a space counts 2 more)"),
         "invalidCategoryId" => bad("the category id is not one YouTube assigns")
-            .with_hint("use a numeric id such as 22 (People & Blogs) or 27 (Education) in --category or platforms.youtube.category"),
+            .with_hint("use a numeric id such as 22 (People & Blogs) or 27 (Education) in --youtube-category or platforms.youtube.category"),
         "invalidPublishAt" => bad("the scheduled publishing time is invalid")
-            .with_hint("give --publish-at as RFC 3339, e.g. 2026-12-24T18:00:00Z, with privacy private"),
+            .with_hint("give --youtube-publish-at as RFC 3339, e.g. 2026-12-24T18:00:00Z, with privacy private"),
         "invalidFilename" => bad("the file name is invalid").with_hint("rename the video file and post again"),
         "invalidVideoMetadata" | "invalidRecordingDetails" | "defaultLanguageNotSet" | "badRequest" => {
             bad("the request is invalid").with_hint(

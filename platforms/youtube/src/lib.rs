@@ -15,6 +15,7 @@ mod client;
 mod config;
 pub mod emulator;
 mod error;
+mod options;
 mod publish;
 mod resumable;
 mod rules;
@@ -25,8 +26,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use keryx_core::{
-    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PreparedPost, Registration,
-    Result, VideoFile,
+    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PostOption, PreparedPost,
+    Registration, Result, VideoFile,
 };
 
 pub use config::YouTubeConfig;
@@ -46,6 +47,10 @@ impl Platform for YouTube {
 
     fn display_name(&self) -> &'static str {
         "YouTube"
+    }
+
+    fn options(&self) -> &'static [PostOption] {
+        options::OPTIONS
     }
 
     fn check_config(&self, ctx: &Context) -> Result<()> {

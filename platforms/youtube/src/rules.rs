@@ -12,6 +12,7 @@ use keryx_core::{Context, Error, Metadata, Result, VideoFile};
 
 use crate::api::{Privacy, SnippetInsert, StatusInsert, VideoInsert};
 use crate::config::{YouTubeConfig, check_category};
+use crate::options;
 
 pub const MAX_TITLE_CHARS: usize = 100;
 pub const MAX_DESCRIPTION_BYTES: usize = 5000;
@@ -49,7 +50,6 @@ pub fn check(
     video: &VideoFile,
     metadata: &Metadata,
 ) -> Result<Checked> {
-    refuse_unsupported(ctx, metadata)?;
     check_video(ctx, video)?;
 
     let (title, title_from_file) = match &metadata.title {
@@ -76,16 +76,15 @@ pub fn check(
     let tags = clean_tags(&metadata.tags);
     check_tags(&tags)?;
     let category_id = metadata
-        .category
-        .clone()
+        .text(options::CATEGORY)
+        .map(String::from)
         .or_else(|| config.category.clone());
     if let Some(category) = &category_id {
         check_category(category)?;
     }
 
     let publish_at = metadata
-        .publish_at
-        .as_deref()
+        .text(options::PUBLISH_AT)
         .map(|t| parse_publish_at(ctx, t))
         .transpose()?;
     let privacy = choose_privacy(
@@ -94,17 +93,19 @@ pub fn check(
         publish_at.is_some(),
     )?;
 
-    let made_for_kids = metadata.made_for_kids.or(config.made_for_kids).ok_or_else(|| {
+    let made_for_kids = metadata
+        .flag(options::MADE_FOR_KIDS)
+        .or(config.made_for_kids)
+        .ok_or_else(|| {
         Error::input("YouTube needs to know whether this video is made for kids, and keryx will not guess")
             .with_hint(
                 "set `made_for_kids: false` (or true) under platforms.youtube in the config for your usual \
-                 audience, or pass --made-for-kids for this video",
+                 audience, or pass --youtube-made-for-kids for this video",
             )
     })?;
 
     let thumbnail = metadata
-        .thumbnail
-        .as_deref()
+        .path(options::THUMBNAIL)
         .map(read_thumbnail)
         .transpose()?;
 
@@ -126,48 +127,6 @@ pub fn check(
         thumbnail,
         title_from_file,
     })
-}
-
-/// Fields YouTube's API cannot honour are refused when honouring them matters, rather than
-/// silently dropped; values that already match YouTube's behaviour pass, so one shared sidecar
-/// can say `allow_duet: false` for TikTok without upsetting YouTube.
-fn refuse_unsupported(ctx: &Context, metadata: &Metadata) -> Result<()> {
-    let refuse = |what: &str, hint: &str| {
-        Err(Error::input(format!("YouTube cannot {what}")).with_hint(hint.to_string()))
-    };
-    if metadata.allow_duet == Some(true) {
-        return refuse(
-            "allow duets (TikTok has them; YouTube does not)",
-            "leave out --allow-duet for YouTube, or set it in the sidecar's tiktok section only",
-        );
-    }
-    if metadata.allow_stitch == Some(true) {
-        return refuse(
-            "allow stitches (TikTok has them; YouTube does not)",
-            "leave out --allow-stitch for YouTube, or set it in the sidecar's tiktok section only",
-        );
-    }
-    if metadata.allow_comments == Some(false) {
-        return refuse(
-            "turn comments off through its API",
-            "post without allow_comments: false and turn comments off in YouTube Studio (Details > Comments)",
-        );
-    }
-    if metadata.branded_content == Some(true) {
-        // The Data API has no paid-promotion declaration in the parts keryx can send (§4.2).
-        return refuse(
-            "declare a paid promotion through its API",
-            "post it private without --branded-content, tick \"Contains paid promotion\" in YouTube Studio \
-             (Details > Paid promotion), then make it public there",
-        );
-    }
-    if metadata.your_brand == Some(true) {
-        ctx.ui.warn(
-            "YouTube has no own-brand disclosure: its paid-promotion label is for third-party deals, so \
-             --your-brand changes nothing on YouTube",
-        );
-    }
-    Ok(())
 }
 
 fn check_video(ctx: &Context, video: &VideoFile) -> Result<()> {
@@ -287,18 +246,20 @@ pub fn check_tags(tags: &[String]) -> Result<()> {
 /// RFC 3339, normalised to UTC for the API (§4.2).
 fn parse_publish_at(ctx: &Context, text: &str) -> Result<String> {
     let when = OffsetDateTime::parse(text.trim(), &Rfc3339).map_err(|e| {
-        Error::input(format!("--publish-at `{text}` is not an RFC 3339 time"))
-            .with_source(e)
-            .with_hint("write it like 2026-12-24T18:00:00Z or 2026-12-24T19:00:00+01:00")
+        Error::input(format!(
+            "--youtube-publish-at `{text}` is not an RFC 3339 time"
+        ))
+        .with_source(e)
+        .with_hint("write it like 2026-12-24T18:00:00Z or 2026-12-24T19:00:00+01:00")
     })?;
     if when <= OffsetDateTime::now_utc() {
-        ctx.ui.warn(&format!("--publish-at {text} is in the past: YouTube will publish the video as soon as it is processed"));
+        ctx.ui.warn(&format!("--youtube-publish-at {text} is in the past: YouTube will publish the video as soon as it is processed"));
     }
     when.to_offset(time::UtcOffset::UTC)
         .format(&Rfc3339)
         .map_err(|e| {
             Error::input(format!(
-                "--publish-at `{text}` cannot be written as RFC 3339"
+                "--youtube-publish-at `{text}` cannot be written as RFC 3339"
             ))
             .with_source(e)
         })
@@ -328,12 +289,12 @@ pub fn choose_privacy(cap: Privacy, asked: Option<&str>, scheduled: bool) -> Res
     }
     if scheduled {
         if privacy != Privacy::Private {
-            return Err(Error::input(format!("--publish-at needs privacy private, not {}", privacy.as_str()))
+            return Err(Error::input(format!("--youtube-publish-at needs privacy private, not {}", privacy.as_str()))
                 .with_hint("YouTube keeps a scheduled video private until the time comes; leave out --privacy or pass --privacy private"));
         }
         if cap != Privacy::Public {
             return Err(Error::input(format!(
-                "--publish-at makes the video public at that time, but the config caps privacy at {}",
+                "--youtube-publish-at makes the video public at that time, but the config caps privacy at {}",
                 cap.as_str()
             ))
             .with_hint("set platforms.youtube.privacy: public to allow scheduled publishing"));
@@ -350,7 +311,7 @@ fn read_thumbnail(path: &Path) -> Result<Thumbnail> {
     let unreadable = |e: std::io::Error| {
         Error::input(format!("cannot read the thumbnail {shown}"))
             .with_source(e)
-            .with_hint("check the --thumbnail path")
+            .with_hint("check the --youtube-thumbnail path")
     };
     let file = std::fs::File::open(path).map_err(unreadable)?;
     let size = file.metadata().map_err(unreadable)?.len();

@@ -276,10 +276,10 @@ async fn client_secrets_file_then_a_short_with_a_thumbnail() {
         title: Some("A vertical clip".into()),
         description: Some("Filmed on a ridge".into()),
         tags: vec!["#sunset".into(), "time lapse".into()],
-        thumbnail: Some(thumbnail),
         ai_generated: Some(true),
         ..Metadata::default()
-    };
+    }
+    .with("thumbnail", thumbnail);
     // A Short takes its thumbnail once processed: keryx polls first (one poll is enough here).
     world.knobs("uploads_are_shorts: true\nprocessing_polls: 0");
     let report = world.post(&video, &metadata).await.expect("posted");
@@ -628,23 +628,9 @@ async fn metadata_is_checked_before_anything_is_sent() {
         e.message().contains("more open than the config allows"),
         "{e:?}"
     );
-    let e = refused(Metadata {
-        publish_at: Some("tomorrow".into()),
-        ..titled("t")
-    })
-    .await;
+    let e = refused(titled("t").with("publish-at", "tomorrow")).await;
     assert!(e.message().contains("RFC 3339"), "{e:?}");
-    let e = refused(Metadata {
-        allow_duet: Some(true),
-        ..titled("t")
-    })
-    .await;
-    assert!(e.message().contains("duets"), "{e:?}");
-    let e = refused(Metadata {
-        category: Some("Music".into()),
-        ..titled("t")
-    })
-    .await;
+    let e = refused(titled("t").with("category", "Music")).await;
     assert!(e.message().contains("category"), "{e:?}");
     assert_eq!(
         world.stats()["sessions_started"],
@@ -675,13 +661,7 @@ async fn made_for_kids_must_be_decided() {
     let e = world.post(&video, &titled("t")).await.unwrap_err();
     assert!(e.message().contains("made for kids"), "{e:?}");
     let ok = world
-        .post(
-            &video,
-            &Metadata {
-                made_for_kids: Some(true),
-                ..titled("t")
-            },
-        )
+        .post(&video, &titled("t").with("made-for-kids", true))
         .await;
     assert!(ok.is_ok(), "{ok:?}");
 }
@@ -733,13 +713,7 @@ async fn a_thumbnail_failure_keeps_the_video() {
     let thumbnail = world.root.join("t.jpg");
     std::fs::write(&thumbnail, [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).unwrap();
     let report = world
-        .post(
-            &video,
-            &Metadata {
-                thumbnail: Some(thumbnail),
-                ..titled("t")
-            },
-        )
+        .post(&video, &titled("t").with("thumbnail", thumbnail))
         .await
         .expect("the video is reported");
     assert!(report.id.is_some());
@@ -763,13 +737,7 @@ async fn a_short_whose_processing_fails_gets_no_thumbnail_and_says_so() {
     let thumbnail = world.root.join("t.png");
     std::fs::write(&thumbnail, b"\x89PNG\r\n\x1a\nrest").unwrap();
     let report = world
-        .post(
-            &video,
-            &Metadata {
-                thumbnail: Some(thumbnail),
-                ..titled("t")
-            },
-        )
+        .post(&video, &titled("t").with("thumbnail", thumbnail))
         .await
         .expect("the video is reported");
     assert_eq!(report.status, "failed", "{report:?}");
