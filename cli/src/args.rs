@@ -86,7 +86,10 @@ fn platform_options(matches: &ArgMatches) -> PlatformOptions {
         Set up each platform once with `keryx auth <platform>`, then `keryx post all VIDEO`\n\
         (or `keryx post <platform> VIDEO`). Try it first with `keryx demo`.\n\
         Config: --config, else $KERYX_CONFIG, else ~/.config/keryx/config.yaml.",
-    after_help = "Exit codes: 0 done, 1 a platform refused or failed, 2 bad usage, config or input."
+    after_help = "Exit codes: 0 done, 1 a platform refused or failed, 2 bad usage, config or input,\n\
+        4 authorisation required (run the `keryx auth <platform>` the message names).\n\
+        `post all`: 2 if anything was wrong before sending, else 4 if a target needs\n\
+        authorising, else 1 if one failed."
 )]
 pub struct Cli {
     /// The config file (default: $KERYX_CONFIG, else ~/.config/keryx/config.yaml).

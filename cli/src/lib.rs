@@ -25,7 +25,8 @@ pub fn main() -> ! {
 }
 
 /// Runs keryx with `args` (the first is the program name) and returns the exit code:
-/// 0 done, 1 a platform refused or failed, 2 bad usage, config or input.
+/// 0 done, 1 a platform refused or failed, 2 bad usage, config or input, 4 authorisation
+/// required.
 pub fn run<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,
@@ -111,11 +112,11 @@ fn context(config: Option<&std::path::Path>, mode: OutputMode, ask: bool) -> Res
 /// `RUST_LOG` overrides. Nothing logged ever carries a secret: they are `Secret`s.
 fn init_tracing(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
-        (true, _) => "error",
-        (_, 0) => "warn",
-        (_, 1) => "keryx=info,keryx_core=info,keryx_tiktok=info,keryx_youtube=info,warn",
-        (_, 2) => "debug,hyper=info,h2=info,rustls=info",
-        _ => "trace",
+        (true, _) => "error".to_string(),
+        (_, 0) => "warn".to_string(),
+        (_, 1) => info_filter(),
+        (_, 2) => "debug,hyper=info,h2=info,rustls=info".to_string(),
+        _ => "trace".to_string(),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -124,6 +125,20 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+/// `-v`: info from keryx itself, core and every registered platform's crate; warnings from
+/// everything else.
+fn info_filter() -> String {
+    let mut targets = vec!["keryx_cli", "keryx_core"];
+    for platform in keryx_core::registry() {
+        if !targets.contains(&platform.log_target()) {
+            targets.push(platform.log_target());
+        }
+    }
+    let mut filter: Vec<String> = targets.iter().map(|t| format!("{t}=info")).collect();
+    filter.push("warn".to_string());
+    filter.join(",")
 }
 
 /// The registered platform called `id`, or an error listing the ones there are.
@@ -141,6 +156,20 @@ mod tests {
 
     /// Fails when a platform crate is a dependency of the CLI but its registration was lost
     /// (e.g. the crate forgot `inventory::submit!`).
+    #[test]
+    fn the_info_filter_names_every_registered_platform_crate() {
+        link_platforms();
+        let filter = info_filter();
+        for name in LINKED_PLATFORM_CRATES {
+            let target = name.replace('-', "_");
+            assert!(
+                filter.split(',').any(|d| d == format!("{target}=info")),
+                "{target} missing from {filter}"
+            );
+        }
+        assert!(filter.ends_with(",warn"), "{filter}");
+    }
+
     #[test]
     fn every_linked_platform_is_registered() {
         link_platforms();

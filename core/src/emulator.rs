@@ -9,13 +9,19 @@
 //! `POST configure` (a YAML or JSON body of knobs: faults, limits, modes) and `GET stats`
 //! (what the emulator saw, as JSON). Tests and `keryx emulator --knobs FILE` use the same knobs.
 //!
+//! One fault concerns every platform alike, so the server injects it itself: a server that
+//! accepts a request and never answers. `POST /__emulator/stall` with `{path, requests,
+//! method}` (YAML or JSON; `method` optional) makes the next `requests` requests to exactly
+//! `path` (no query) hang without a reply, for as long as the client waits; `requests: 0`
+//! clears the rule. `GET /__emulator/stall` says how many were stalled so far.
+//!
 //! [`serve_with_log`] also reports every request in one line ([`RequestLine`]: method, path,
 //! status, duration), for `keryx emulator`. The query string is never part of it: codes, states
 //! and upload tokens travel there.
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -72,6 +78,14 @@ pub struct Conformance {
     pub upload_requests_stat: &'static str,
     /// Arguments every `keryx post` to this platform needs besides the video (e.g. a title).
     pub post_args: &'static [&'static str],
+    /// The token endpoint's path, which every post calls (to refresh) before sending a byte.
+    pub token_path: &'static str,
+    /// The method and path of an authorised API call every post makes.
+    pub api_call: (&'static str, &'static str),
+    /// Knobs (YAML) after which the stored authorisation is refused (`invalid_grant`), as when
+    /// the user revoked it or it expired; `None` when the emulator cannot (the suite then
+    /// skips that flow, saying so).
+    pub revoke_authorisation: Option<&'static str>,
 }
 
 /// A running emulator server.
@@ -151,7 +165,14 @@ pub async fn serve_with_log(
         .route("/__emulator/{id}/configure", post(configure))
         .route("/__emulator/{id}/stats", get(stats))
         .with_state(Arc::new(emulators.clone()));
-    app = app.merge(control);
+    let stalls = Stalls::default();
+    let stall_control = Router::new()
+        .route("/__emulator/stall", post(configure_stall).get(stall_stats))
+        .with_state(stalls.clone());
+    app = app
+        .merge(control)
+        .merge(stall_control)
+        .layer(axum::middleware::from_fn_with_state(stalls, stall));
     if let Some(log) = log {
         // `layer` (not `route_layer`) so that 404s and 405s are reported too.
         app = app.layer(axum::middleware::from_fn_with_state(log, log_request));
@@ -179,6 +200,85 @@ async fn log_request(State(log): State<RequestLog>, request: Request, next: Next
         duration: started.elapsed(),
     });
     response
+}
+
+/// The "accept and never answer" rules, shared by the middleware and its control route.
+#[derive(Clone, Default)]
+struct Stalls(Arc<Mutex<StallState>>);
+
+#[derive(Default)]
+struct StallState {
+    rules: Vec<StallRule>,
+    stalled: u64,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StallRule {
+    path: String,
+    requests: u64,
+    #[serde(default)]
+    method: Option<String>,
+}
+
+impl Stalls {
+    /// Whether this request is one to stall (and if so, counts it).
+    fn take(&self, method: &Method, path: &str) -> bool {
+        let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let rule = state.rules.iter_mut().find(|r| {
+            r.requests > 0
+                && r.path == path
+                && r.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+        });
+        let Some(rule) = rule else { return false };
+        rule.requests -= 1;
+        state.stalled += 1;
+        true
+    }
+}
+
+async fn stall(State(stalls): State<Stalls>, request: Request, next: Next) -> Response {
+    if stalls.take(request.method(), request.uri().path()) {
+        // Hold the request without a reply until the client gives up and hangs up (the
+        // connection task then drops this future).
+        std::future::pending::<()>().await;
+    }
+    next.run(request).await
+}
+
+async fn configure_stall(State(stalls): State<Stalls>, body: Bytes) -> Response {
+    let rule: StallRule = match serde_yaml::from_slice(&body) {
+        Ok(rule) => rule,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("a stall is {{path, requests, method?}}: {e}\n"),
+            )
+                .into_response();
+        }
+    };
+    if !rule.path.starts_with('/') || rule.path.contains('?') {
+        return (
+            StatusCode::BAD_REQUEST,
+            "`path` is a path without a query, starting with /\n",
+        )
+            .into_response();
+    }
+    let mut state = stalls.0.lock().unwrap_or_else(|e| e.into_inner());
+    state
+        .rules
+        .retain(|r| !(r.path == rule.path && r.method == rule.method));
+    if rule.requests > 0 {
+        state.rules.push(rule);
+    }
+    (StatusCode::OK, "ok\n").into_response()
+}
+
+async fn stall_stats(State(stalls): State<Stalls>) -> Response {
+    let state = stalls.0.lock().unwrap_or_else(|e| e.into_inner());
+    axum::Json(serde_json::json!({ "stalled": state.stalled })).into_response()
 }
 
 type Emulators = Arc<Vec<Arc<dyn Emulator>>>;

@@ -3,6 +3,9 @@
 //! Every failure a user can meet says three things: what went wrong, where (file, line, key,
 //! platform), and what to do about it. Platforms keep their own detailed error enums
 //! (`error.rs` in each platform crate) and convert them into this type at their edge.
+//!
+//! Code that reacts to a failure (a platform adding its own hint, `post all` choosing its exit
+//! code) matches on [`ErrorKind`] and [`Cause`], never on the message text.
 
 use std::fmt;
 
@@ -13,6 +16,9 @@ pub enum ErrorKind {
     Input,
     /// The platform refused or failed (an API error, a network failure, a video it rejected). Exit code 1.
     Platform,
+    /// The platform needs `keryx auth <platform>` (again): nothing is stored, or the stored
+    /// authorisation was refused (`invalid_grant`, a revoked or expired refresh token). Exit code 4.
+    Authorisation,
 }
 
 impl ErrorKind {
@@ -20,13 +26,48 @@ impl ErrorKind {
         match self {
             ErrorKind::Input => 2,
             ErrorKind::Platform => 1,
+            ErrorKind::Authorisation => 4,
         }
     }
+
+    /// How much a failure of this kind outweighs others when one exit code must speak for
+    /// several (`keryx post all`): bad input first (the user must fix the command), then a
+    /// needed authorisation (one `keryx auth` fixes it), then a platform failure.
+    pub fn severity(self) -> u8 {
+        match self {
+            ErrorKind::Input => 3,
+            ErrorKind::Authorisation => 2,
+            ErrorKind::Platform => 1,
+        }
+    }
+}
+
+/// What a failure was about, for code that reacts to it. Only the causes someone matches on
+/// are named; most errors have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cause {
+    /// No client secret in the environment or the secret store.
+    NoClientSecret,
+    /// Nothing is stored for the platform: `keryx auth` never ran (or was undone).
+    NotAuthorised,
+    /// The stored refresh token is past its stated lifetime.
+    AuthorisationExpired,
+    /// The platform refused the stored authorisation (`invalid_grant`: revoked, expired, used
+    /// elsewhere).
+    AuthorisationRefused,
+    /// The platform kept rate limiting the call for longer than keryx waits.
+    RateLimited,
+    /// The server accepted the request but sent no reply in time, every time.
+    Timeout,
+    /// The server could not be reached, or kept dropping the connection.
+    Unreachable,
 }
 
 /// A failure with a message for humans and, where there is one, the next step to take.
 pub struct Error {
     kind: ErrorKind,
+    cause: Option<Cause>,
     message: String,
     hint: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
@@ -39,6 +80,7 @@ impl Error {
     pub fn input(message: impl Into<String>) -> Self {
         Error {
             kind: ErrorKind::Input,
+            cause: None,
             message: message.into(),
             hint: None,
             source: None,
@@ -49,10 +91,42 @@ impl Error {
     pub fn platform(message: impl Into<String>) -> Self {
         Error {
             kind: ErrorKind::Platform,
+            cause: None,
             message: message.into(),
             hint: None,
             source: None,
         }
+    }
+
+    /// A failure of `kind`, for code that speaks for several others (e.g. `keryx post all`'s
+    /// summary, which takes the kind of its most serious target).
+    pub fn of_kind(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            cause: None,
+            message: message.into(),
+            hint: None,
+            source: None,
+        }
+    }
+
+    /// Authorisation required (exit 4), with why: [`Cause::NotAuthorised`],
+    /// [`Cause::AuthorisationExpired`] or [`Cause::AuthorisationRefused`]. The hint should name
+    /// the `keryx auth <platform>` to run.
+    pub fn authorisation(cause: Cause, message: impl Into<String>) -> Self {
+        Error {
+            kind: ErrorKind::Authorisation,
+            cause: Some(cause),
+            message: message.into(),
+            hint: None,
+            source: None,
+        }
+    }
+
+    /// Says what the failure was about, for code that reacts to it.
+    pub fn with_cause(mut self, cause: Cause) -> Self {
+        self.cause = Some(cause);
+        self
     }
 
     /// What the user should do next, printed on its own line after the message.
@@ -66,6 +140,12 @@ impl Error {
         self
     }
 
+    /// Adds a remark after the message, e.g. how long keryx kept trying: `message; note`.
+    pub fn with_note(mut self, note: impl fmt::Display) -> Self {
+        self.message = format!("{}; {note}", self.message);
+        self
+    }
+
     /// Prefixes the message with context, e.g. the platform or file it concerns.
     pub fn context(mut self, context: impl fmt::Display) -> Self {
         self.message = format!("{context}: {}", self.message);
@@ -74,6 +154,10 @@ impl Error {
 
     pub fn kind(&self) -> ErrorKind {
         self.kind
+    }
+
+    pub fn cause(&self) -> Option<Cause> {
+        self.cause
     }
 
     pub fn message(&self) -> &str {
@@ -103,6 +187,7 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Error")
             .field("kind", &self.kind)
+            .field("cause", &self.cause)
             .field("message", &self.message)
             .field("hint", &self.hint)
             .field("source", &self.source)

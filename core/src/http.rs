@@ -1,27 +1,37 @@
-//! The shared HTTP client, and the pieces every platform's retry loop is made of.
+//! The shared HTTP client, the one retry policy, and the exchange every API call goes through.
 //!
 //! - [`client`]: redirects are answers, not directions; timeouts for connecting and for a
 //!   dead connection, never for a whole request (an upload of gigabytes takes as long as it
 //!   takes).
+//! - [`Policy`] and [`exchange`]: every small API call (JSON in, JSON out, token requests) gets
+//!   a reply timeout and the one retry policy: 5xx, rate limits (with `Retry-After`, or a wait
+//!   that outlasts the platform's documented window), dropped connections and timeouts are
+//!   retried with exponential backoff and full jitter, within a total budget per call. The
+//!   platform only classifies each reply ([`Verdict`]); [`crate::session::Session`] adds the
+//!   access token and its replacement.
 //! - [`until_silent`] with an [`Activity`]: the "nothing moved for 60 s" timeout for uploads,
 //!   which reqwest cannot express (see [`client`]).
-//! - [`Backoff`], [`retry_after`], [`is_transient`], [`is_transient_status`]: when and how long
-//!   to wait before trying again.
+//! - [`Backoff`], [`retry_after`], [`is_transient`], [`is_transient_status`]: the pieces upload
+//!   loops are made of.
 //!
-//! Environment: `KERYX_RETRY_BASE_MS` replaces the first backoff delay (default 1000 ms); the
-//! cap scales with it (32 × base) and `Retry-After` is clamped to that cap. Fault-recovery
-//! tests set it to a few milliseconds so they never sleep for long.
+//! Environment (for tests; each a whole number of milliseconds):
+//! - `KERYX_RETRY_BASE_MS` replaces the first backoff delay (default 1000 ms); the cap scales
+//!   with it (32 × base), and `Retry-After` and rate-limit windows are clamped to that cap, so
+//!   fault-recovery tests never sleep for long.
+//! - `KERYX_REPLY_TIMEOUT_MS`: how long a reply may take (default 30 000 ms).
+//! - `KERYX_RETRY_BUDGET_MS`: how long one call may keep retrying (default 300 000 ms).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use rand::Rng;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
 
 /// How long to wait for a TCP (and TLS) connection to be set up.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -29,9 +39,19 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long an exchange may go without any progress before it counts as dead.
 pub const SILENCE: Duration = Duration::from_secs(60);
 
-/// A whole-request limit for small API calls (JSON in, JSON out), set per request with
-/// `RequestBuilder::timeout(API_TIMEOUT)`. Never use it on an upload.
-pub const API_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a small API call may wait for its reply (headers, then again for the body) before
+/// the attempt counts as failed and is retried. Never applied to an upload's body.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long one call keeps retrying before it gives up and reports the last failure: long
+/// enough to wait out a per-minute rate limit a few times over.
+pub const RETRY_BUDGET: Duration = Duration::from_secs(300);
+
+/// The environment variable that replaces [`REPLY_TIMEOUT`] (milliseconds), for tests.
+pub const REPLY_TIMEOUT_ENV: &str = "KERYX_REPLY_TIMEOUT_MS";
+
+/// The environment variable that replaces [`RETRY_BUDGET`] (milliseconds), for tests.
+pub const RETRY_BUDGET_ENV: &str = "KERYX_RETRY_BUDGET_MS";
 
 /// The client shared by every platform through [`crate::Context::http`].
 ///
@@ -44,8 +64,8 @@ pub const API_TIMEOUT: Duration = Duration::from_secs(60);
 ///   abort every upload that takes longer than the timeout (seanmonstar/reqwest#2784).
 ///   Instead, a connection whose sent bytes stay unacknowledged for [`SILENCE`] is closed by
 ///   the kernel (`TCP_USER_TIMEOUT`, Linux), keepalive probes find dead idle peers, small API
-///   calls set [`API_TIMEOUT`] per request, and uploads wrap their exchange in
-///   [`until_silent`].
+///   calls go through [`exchange`] (a [`Policy::reply_timeout`] per attempt), and uploads wrap
+///   their exchange in [`until_silent`].
 pub fn client() -> Result<reqwest::Client> {
     let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -179,17 +199,10 @@ impl Backoff {
     /// The default schedule, or the shrunk one `KERYX_RETRY_BASE_MS` asks for.
     fn with_base_override(value: Option<&str>) -> Self {
         let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(32), 6);
-        if let Some(value) = value {
-            match value.trim().parse::<u64>() {
-                Ok(ms) => {
-                    backoff.base = Duration::from_millis(ms);
-                    backoff.cap = Duration::from_millis(ms.saturating_mul(32));
-                    backoff.clamp_retry_after = true;
-                }
-                Err(_) => tracing::warn!(
-                    "{RETRY_BASE_ENV}={value:?} is not a whole number of milliseconds; ignored"
-                ),
-            }
+        if let Some(base) = millis(RETRY_BASE_ENV, value) {
+            backoff.base = base;
+            backoff.cap = base.saturating_mul(32);
+            backoff.clamp_retry_after = true;
         }
         backoff
     }
@@ -223,10 +236,7 @@ impl Backoff {
         if self.failures >= self.max_attempts {
             return None;
         }
-        let exponent = (self.failures - 1).min(31);
-        let ceiling = self.base.saturating_mul(1u32 << exponent).min(self.cap);
-        let ceiling_ns = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        let jittered = Duration::from_nanos(rand::rng().random_range(0..=ceiling_ns));
+        let jittered = jitter(self.base, self.cap, self.failures);
         match retry_after {
             Some(asked) if self.clamp_retry_after => Some(asked.min(self.cap).max(jittered)),
             Some(asked) if asked > self.max_retry_after => None,
@@ -244,6 +254,15 @@ impl Backoff {
     pub fn reset(&mut self) {
         self.failures = 0;
     }
+}
+
+/// Full jitter after the `failures`-th failure (1-based): uniform in
+/// `[0, min(cap, base × 2^(failures-1))]`.
+fn jitter(base: Duration, cap: Duration, failures: u32) -> Duration {
+    let exponent = failures.saturating_sub(1).min(31);
+    let ceiling = base.saturating_mul(1u32 << exponent).min(cap);
+    let ceiling_ns = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(rand::rng().random_range(0..=ceiling_ns))
 }
 
 /// A `Retry-After` header as a delay from now: delta-seconds or an HTTP-date (a date in the
@@ -304,7 +323,7 @@ pub fn local_cause(err: &reqwest::Error) -> Option<&Error> {
 }
 
 /// Server-side failures that usually pass: 500, 502, 503, 504. (429 and quota errors are
-/// platform-specific and handled by each platform, with [`retry_after`].)
+/// platform-specific: the platform's [`Verdict`] says [`Verdict::RateLimited`].)
 pub fn is_transient_status(status: StatusCode) -> bool {
     matches!(
         status,
@@ -315,40 +334,332 @@ pub fn is_transient_status(status: StatusCode) -> bool {
     )
 }
 
-/// Sends a request until its answer is worth reading: a dropped or refused connection, a 5xx
-/// or a 429 is retried after `backoff` (honouring `Retry-After`), rebuilding the request with
-/// `request` each time. Returns the first other answer, or the last one when `backoff` gives
-/// up; a transport error only when the last try had no answer at all. `what` names the
-/// endpoint in log lines. For small API calls: uploads have their own resume logic.
-pub async fn send_retrying(
-    what: &str,
-    backoff: &mut Backoff,
-    request: impl Fn() -> reqwest::RequestBuilder,
-) -> std::result::Result<reqwest::Response, reqwest::Error> {
-    loop {
-        match request().send().await {
-            Ok(response) => {
-                let status = response.status();
-                if !(is_transient_status(status) || status == StatusCode::TOO_MANY_REQUESTS) {
-                    return Ok(response);
-                }
-                match backoff.next_delay(retry_after(response.headers())) {
-                    Some(delay) => {
-                        tracing::info!("{what} answered {status}; retrying in {delay:?}");
-                        tokio::time::sleep(delay).await;
-                    }
-                    None => return Ok(response),
-                }
-            }
-            Err(e) if is_transient(&e) => match backoff.next_delay(None) {
-                Some(delay) => {
-                    tracing::info!("{what} unreachable ({e}); retrying in {delay:?}");
-                    tokio::time::sleep(delay).await;
-                }
-                None => return Err(e),
-            },
-            Err(e) => return Err(e),
+/// The one retry policy for small API calls: how long a reply may take, how the waits between
+/// attempts grow, and how long one call may keep trying. See the module doc for the
+/// environment variables that shrink it in tests.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Per attempt: the reply's headers must arrive this soon after sending, and its body this
+    /// soon after them. A server that accepts a request and never answers costs one timeout.
+    pub reply_timeout: Duration,
+    /// Per call: no retry is started once this much time has passed since the first attempt
+    /// (the wait before it included).
+    pub budget: Duration,
+    base: Duration,
+    cap: Duration,
+    /// Clamp `Retry-After` and rate-limit windows to `cap` (test mode, `KERYX_RETRY_BASE_MS`).
+    clamp_waits: bool,
+}
+
+impl Default for Policy {
+    /// [`Policy::from_env`].
+    fn default() -> Self {
+        Policy::from_env()
+    }
+}
+
+impl Policy {
+    /// Reply timeout [`REPLY_TIMEOUT`], budget [`RETRY_BUDGET`], backoff from 1 s doubling up
+    /// to 32 s; each replaced by its environment variable when set.
+    pub fn from_env() -> Policy {
+        let var = |name: &str| std::env::var(name).ok();
+        Policy::with_overrides(
+            var(RETRY_BASE_ENV).as_deref(),
+            var(REPLY_TIMEOUT_ENV).as_deref(),
+            var(RETRY_BUDGET_ENV).as_deref(),
+        )
+    }
+
+    /// A policy with these values, whatever the environment says.
+    pub fn new(reply_timeout: Duration, budget: Duration, base: Duration, cap: Duration) -> Policy {
+        Policy {
+            reply_timeout,
+            budget,
+            base,
+            cap: cap.max(base),
+            clamp_waits: false,
         }
+    }
+
+    fn with_overrides(base: Option<&str>, timeout: Option<&str>, budget: Option<&str>) -> Policy {
+        let mut policy = Policy::new(
+            REPLY_TIMEOUT,
+            RETRY_BUDGET,
+            Duration::from_secs(1),
+            Duration::from_secs(32),
+        );
+        if let Some(base) = millis(RETRY_BASE_ENV, base) {
+            policy.base = base;
+            policy.cap = base.saturating_mul(32);
+            policy.clamp_waits = true;
+        }
+        if let Some(timeout) = millis(REPLY_TIMEOUT_ENV, timeout) {
+            policy.reply_timeout = timeout.max(Duration::from_millis(1));
+        }
+        if let Some(budget) = millis(RETRY_BUDGET_ENV, budget) {
+            policy.budget = budget;
+        }
+        policy
+    }
+
+    /// The wait before the `failures`-th retry (1-based): full jitter, and at least what the
+    /// server asked for. A `Retry-After` is precise, so it is honoured as given; without one, a
+    /// documented rate-limit window is waited out whole (a sliding window has then dropped the
+    /// request that filled it) plus the jitter, so clients that met the limit together do not
+    /// all come back at the same moment.
+    fn delay(
+        &self,
+        failures: u32,
+        retry_after: Option<Duration>,
+        window: Option<Duration>,
+    ) -> Duration {
+        let jittered = jitter(self.base, self.cap, failures);
+        let clamp = |asked: Duration| {
+            if self.clamp_waits {
+                asked.min(self.cap)
+            } else {
+                asked
+            }
+        };
+        match (retry_after, window) {
+            (Some(asked), _) => clamp(asked).max(jittered),
+            (None, Some(window)) => clamp(window).saturating_add(jittered),
+            (None, None) => jittered,
+        }
+    }
+}
+
+/// A whole number of milliseconds from `var`, or `None` (with a warning when it is not one).
+fn millis(var: &str, value: Option<&str>) -> Option<Duration> {
+    let value = value?;
+    match value.trim().parse::<u64>() {
+        Ok(ms) => Some(Duration::from_millis(ms)),
+        Err(_) => {
+            tracing::warn!("{var}={value:?} is not a whole number of milliseconds; ignored");
+            None
+        }
+    }
+}
+
+/// A reply read whole: what a platform classifies and, once it is [`Verdict::Ok`], decodes.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// The reply's `Retry-After`, if it has a readable one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        retry_after(&self.headers)
+    }
+
+    /// The body as text, for error messages (invalid UTF-8 replaced).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+}
+
+/// What a platform makes of one reply. Transport failures (no connection, a dropped one, no
+/// reply in time) never reach the platform: [`exchange`] treats them as transient itself.
+#[derive(Debug)]
+pub enum Verdict {
+    /// The call succeeded; the caller decodes the reply.
+    Ok,
+    /// The access token was refused: a [`crate::session::Session`] takes a newer one or
+    /// refreshes, then repeats the call. The error is reported when that does not help, or
+    /// when the call had no token to replace.
+    TokenInvalid(Error),
+    /// Slow down: wait `retry_after` when the server said, else the platform's documented
+    /// `window` (e.g. TikTok's per-minute limits), then try again within the budget.
+    RateLimited {
+        retry_after: Option<Duration>,
+        window: Option<Duration>,
+        error: Error,
+    },
+    /// A failure that usually passes (a 5xx): try again after backoff (or `retry_after`).
+    Transient {
+        retry_after: Option<Duration>,
+        error: Error,
+    },
+    /// A final answer: the error, with the platform's code, message and ids, is the result.
+    Failed(Error),
+}
+
+/// Sends a small API call (JSON or a form in, a short reply out) under `policy` until its reply
+/// is worth reading: every attempt gets the reply timeout, and every failure `classify` calls
+/// transient, every rate limit and every transport failure is retried after the policy's wait
+/// while the budget lasts. Returns the reply `classify` accepted, or the final error (on giving
+/// up, the last failure, saying how long keryx tried). `what` names the endpoint in messages
+/// ("no reply from {what} within 30 s"), e.g. "TikTok's token endpoint". Unauthenticated calls (token requests); calls with an access
+/// token go through [`crate::session::Session::send`].
+pub async fn exchange(
+    policy: &Policy,
+    what: &str,
+    request: impl Fn() -> reqwest::RequestBuilder,
+    classify: impl Fn(&Reply) -> Verdict,
+) -> Result<Reply> {
+    match Call::new(policy, what).run(request, &classify).await? {
+        Answer::Reply(reply) => Ok(reply),
+        Answer::TokenInvalid(error) => Err(error),
+    }
+}
+
+/// How [`Call::run`] ended, when it did not fail.
+pub(crate) enum Answer {
+    Reply(Reply),
+    TokenInvalid(Error),
+}
+
+/// One call's attempts so far, across token replacements.
+pub(crate) struct Call<'a> {
+    policy: &'a Policy,
+    what: &'a str,
+    started: Instant,
+    failures: u32,
+}
+
+impl<'a> Call<'a> {
+    pub(crate) fn new(policy: &'a Policy, what: &'a str) -> Call<'a> {
+        Call {
+            policy,
+            what,
+            started: Instant::now(),
+            failures: 0,
+        }
+    }
+
+    /// Attempts until a reply is accepted, the token is refused, or a final error.
+    pub(crate) async fn run(
+        &mut self,
+        request: impl Fn() -> reqwest::RequestBuilder,
+        classify: &impl Fn(&Reply) -> Verdict,
+    ) -> Result<Answer> {
+        loop {
+            let (retry_after, window, error) = match self.attempt(request(), classify).await {
+                Ok(reply) => return Ok(Answer::Reply(reply)),
+                Err(Verdict::Ok) => unreachable!("an accepted reply is returned as Ok"),
+                Err(Verdict::TokenInvalid(error)) => return Ok(Answer::TokenInvalid(error)),
+                Err(Verdict::Failed(error)) => return Err(error),
+                Err(Verdict::Transient { retry_after, error }) => (retry_after, None, error),
+                Err(Verdict::RateLimited {
+                    retry_after,
+                    window,
+                    error,
+                }) => {
+                    let error = match error.cause() {
+                        Some(_) => error,
+                        None => error.with_cause(Cause::RateLimited),
+                    };
+                    (retry_after, window, error)
+                }
+            };
+            self.failures += 1;
+            let delay = self.policy.delay(self.failures, retry_after, window);
+            if self.started.elapsed().saturating_add(delay) > self.policy.budget {
+                return Err(self.give_up(error));
+            }
+            tracing::info!("{}: {error}; retrying in {delay:?}", self.what);
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One request: the reply read whole within the timeouts and accepted, or why not.
+    async fn attempt(
+        &self,
+        request: reqwest::RequestBuilder,
+        classify: &impl Fn(&Reply) -> Verdict,
+    ) -> std::result::Result<Reply, Verdict> {
+        let timeout = self.policy.reply_timeout;
+        let response = match tokio::time::timeout(timeout, request.send()).await {
+            Err(_) => return Err(self.no_reply(timeout)),
+            Ok(Err(e)) => return Err(self.transport_failure(e)),
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = match tokio::time::timeout(timeout, response.bytes()).await {
+            Err(_) => return Err(self.no_reply(timeout)),
+            Ok(Err(e)) => return Err(self.transport_failure(e)),
+            Ok(Ok(body)) => body,
+        };
+        let reply = Reply {
+            status,
+            headers,
+            body,
+        };
+        match classify(&reply) {
+            Verdict::Ok => Ok(reply),
+            other => Err(other),
+        }
+    }
+
+    fn no_reply(&self, timeout: Duration) -> Verdict {
+        Verdict::Transient {
+            retry_after: None,
+            error: Error::platform(format!(
+                "no reply from {} within {}",
+                self.what,
+                human(timeout)
+            ))
+            .with_cause(Cause::Timeout)
+            .with_hint("check the network connection and try again; the service may be overloaded"),
+        }
+    }
+
+    fn transport_failure(&self, e: reqwest::Error) -> Verdict {
+        if let Some(local) = local_cause(&e) {
+            let mut error = Error::input(local.message().to_string());
+            if let Some(hint) = local.hint() {
+                error = error.with_hint(hint.to_string());
+            }
+            return Verdict::Failed(error);
+        }
+        let cause = if e.is_timeout() {
+            Cause::Timeout
+        } else {
+            Cause::Unreachable
+        };
+        let transient = is_transient(&e);
+        let error = Error::platform(format!("cannot reach {}", self.what))
+            .with_cause(cause)
+            .with_source(e)
+            .with_hint(
+                "check the network connection (and the platform's base_url, if set) and try again",
+            );
+        if transient {
+            Verdict::Transient {
+                retry_after: None,
+                error,
+            }
+        } else {
+            Verdict::Failed(error)
+        }
+    }
+
+    /// The last failure, saying how long keryx kept trying.
+    fn give_up(&self, error: Error) -> Error {
+        let tries = self.failures;
+        let elapsed = human(self.started.elapsed());
+        error.with_note(format!("gave up after {tries} tries in {elapsed}"))
+    }
+}
+
+/// `250 ms`, `12 s`, `4.5 min`: how long, for people.
+fn human(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 120_000 {
+        let secs = duration.as_secs_f64();
+        if secs.fract() < 0.05 {
+            format!("{secs:.0} s")
+        } else {
+            format!("{secs:.1} s")
+        }
+    } else {
+        format!("{:.1} min", duration.as_secs_f64() / 60.0)
     }
 }
 
@@ -443,6 +754,62 @@ mod tests {
         let garbage = Backoff::with_base_override(Some("fast"));
         assert_eq!(garbage.base, Duration::from_secs(1));
         assert!(!garbage.clamp_retry_after);
+    }
+
+    fn policy() -> Policy {
+        Policy::new(
+            Duration::from_secs(30),
+            Duration::from_secs(300),
+            Duration::from_millis(100),
+            Duration::from_millis(3200),
+        )
+    }
+
+    #[test]
+    fn a_documented_window_is_waited_out_whole() {
+        let policy = policy();
+        for failures in 1..8 {
+            let delay = policy.delay(failures, None, Some(Duration::from_secs(60)));
+            assert!(delay >= Duration::from_secs(60), "{delay:?}");
+            assert!(delay <= Duration::from_millis(63_200), "{delay:?}");
+        }
+        // A Retry-After is precise: it wins over the window.
+        let delay = policy.delay(
+            1,
+            Some(Duration::from_secs(7)),
+            Some(Duration::from_secs(60)),
+        );
+        assert!(
+            delay >= Duration::from_secs(7) && delay < Duration::from_secs(8),
+            "{delay:?}"
+        );
+        // Without either, plain jitter under the exponential ceiling.
+        assert!(policy.delay(3, None, None) <= Duration::from_millis(400));
+    }
+
+    #[test]
+    fn environment_overrides_shrink_the_policy() {
+        let policy = Policy::with_overrides(Some("10"), Some("250"), Some("2000"));
+        assert_eq!(policy.reply_timeout, Duration::from_millis(250));
+        assert_eq!(policy.budget, Duration::from_secs(2));
+        // Test mode clamps what servers ask for to the shrunk cap (320 ms).
+        let delay = policy.delay(1, None, Some(Duration::from_secs(60)));
+        assert!(delay <= Duration::from_millis(330), "{delay:?}");
+        let delay = policy.delay(1, Some(Duration::from_secs(3600)), None);
+        assert_eq!(delay, Duration::from_millis(320));
+
+        let default = Policy::with_overrides(None, None, Some("soon"));
+        assert_eq!(default.reply_timeout, REPLY_TIMEOUT);
+        assert_eq!(default.budget, RETRY_BUDGET);
+        assert!(!default.clamp_waits);
+    }
+
+    #[test]
+    fn durations_for_people() {
+        assert_eq!(human(Duration::from_millis(250)), "250 ms");
+        assert_eq!(human(Duration::from_secs(30)), "30 s");
+        assert_eq!(human(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(human(Duration::from_secs(300)), "5.0 min");
     }
 
     #[test]

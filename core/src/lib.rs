@@ -6,7 +6,9 @@
 //! - [`secrets`] and [`tokens`]: the keychain (or config-file fallback) and the locked
 //!   read–refresh–persist of OAuth tokens.
 //! - [`oauth`]: PKCE, the loopback capture, the pasted-URL fallback and `--code`.
-//! - [`upload`] and [`http`]: streaming chunk bodies from disk, retries with backoff.
+//! - [`http`] and [`session`]: the shared client, the one retry policy (reply timeout, backoff,
+//!   rate limits, a budget per call) and the authorised session every API call goes through.
+//! - [`upload`]: streaming chunk bodies from disk.
 //! - [`media`]: what a video file is (container, duration, size), read from its header.
 //! - [`metadata`]: what to say about a video, from flags and the `VIDEO.keryx.yaml` sidecar;
 //!   [`options`]: the posting options each platform declares as data.
@@ -32,13 +34,14 @@ pub mod paths;
 pub mod platform;
 pub mod secret;
 pub mod secrets;
+pub mod session;
 pub mod tokens;
 pub mod ui;
 pub mod upload;
 
 pub use context::{Context, NoProgress, Progress, Prompter, Ui};
 pub use emulator::Emulator;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Cause, Error, ErrorKind, Result};
 pub use media::VideoFile;
 pub use metadata::{Metadata, MetadataFile};
 pub use options::{OptionKind, OptionValue, PostOption};

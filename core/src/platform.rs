@@ -33,6 +33,14 @@ pub trait Platform: Send + Sync + 'static {
     /// How the platform is called in messages, e.g. `TikTok`.
     fn display_name(&self) -> &'static str;
 
+    /// The target prefix of the crate's log lines (its crate name, e.g. `keryx_tiktok`), for
+    /// the CLI's `-v` filter. Taken from the implementing type's path; a platform whose logs
+    /// come from elsewhere overrides it.
+    fn log_target(&self) -> &'static str {
+        let name = std::any::type_name::<Self>();
+        name.split("::").next().unwrap_or(name)
+    }
+
     /// The posting options this platform takes besides [`Metadata`]'s shared fields: flags
     /// `--<id>-<name>`, sidecar keys in its section. Read back with [`Metadata::flag`] and
     /// friends in [`Platform::prepare`].

@@ -19,7 +19,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::config::{self, SecretsMode};
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
 use crate::secret::Secret;
 pub use crate::secret::{client_secret_env, client_secret_name};
 use crate::ui::Ui;
@@ -236,12 +236,12 @@ fn client_secret_from(
     }
     match store.get_with_source(&client_secret_name(platform))? {
         Some((secret, backend)) => Ok((secret, backend.as_str())),
-        None => Err(
-            Error::input(format!("no client secret for {platform}")).with_hint(format!(
+        None => Err(Error::input(format!("no client secret for {platform}"))
+            .with_hint(format!(
                 "set the environment variable {var}, or store it once with \
              `keryx auth {platform} --store-secret`"
-            )),
-        ),
+            ))
+            .with_cause(Cause::NoClientSecret)),
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
 use crate::paths::Paths;
 use crate::secret::Secret;
 use crate::secrets::SecretStore;
@@ -158,6 +158,20 @@ impl TokenStore {
         F: FnOnce(Secret) -> Fut,
         Fut: Future<Output = Result<TokenReply>>,
     {
+        Ok(self.access_token_from(need, refresh).await?.0)
+    }
+
+    /// [`TokenStore::access_token`], also saying where the token came from: `true` when this
+    /// call refreshed, `false` when it took the stored one (perhaps another process's).
+    pub async fn access_token_from<F, Fut>(
+        &self,
+        need: Need<'_>,
+        refresh: F,
+    ) -> Result<(Secret, bool)>
+    where
+        F: FnOnce(Secret) -> Fut,
+        Fut: Future<Output = Result<TokenReply>>,
+    {
         let _lock = self.lock_async().await?;
         // Inside the lock: another process may have rotated the tokens since anyone last looked.
         let stored = self
@@ -175,16 +189,17 @@ impl TokenStore {
                 .filter(|current| current.expose() != rejected.expose()),
         };
         if let Some(token) = reusable {
-            return Ok(token.clone());
+            return Ok((token.clone(), false));
         }
         if stored.refresh_token.is_empty() {
             return Err(not_authorised(&self.platform));
         }
         if stored.refresh_expired(now) {
-            return Err(
-                Error::input(format!("the {} authorisation has expired", self.platform))
-                    .with_hint(format!("run `keryx auth {}` again", self.platform)),
-            );
+            return Err(Error::authorisation(
+                Cause::AuthorisationExpired,
+                format!("the {} authorisation has expired", self.platform),
+            )
+            .with_hint(format!("run `keryx auth {}` again", self.platform)));
         }
         let reply = refresh(stored.refresh_token.clone()).await?;
         let (updated, access) = merge(&stored, reply, unix_now(), &self.platform)?;
@@ -203,7 +218,7 @@ impl TokenStore {
                 ))
                 .with_hint(hint)
             })?;
-        Ok(access)
+        Ok((access, true))
     }
 
     /// Runs a secret-store call on Tokio's blocking pool (it may wait on D-Bus).
@@ -314,8 +329,11 @@ fn try_lock(file: &File, path: &Path) -> Result<bool> {
 }
 
 fn not_authorised(platform: &str) -> Error {
-    Error::input(format!("{platform} is not authorised"))
-        .with_hint(format!("run `keryx auth {platform}`"))
+    Error::authorisation(
+        Cause::NotAuthorised,
+        format!("{platform} is not authorised"),
+    )
+    .with_hint(format!("run `keryx auth {platform}`"))
 }
 
 fn load_set(secrets: &SecretStore, platform: &str) -> Result<Option<TokenSet>> {

@@ -203,7 +203,7 @@ async fn nothing_stored_means_not_authorised() {
         .access_token(Need::Fresh, no_refresh)
         .await
         .expect_err("nothing stored");
-    assert_eq!(error.kind(), ErrorKind::Input);
+    assert_eq!(error.kind(), ErrorKind::Authorisation);
     assert_eq!(error.message(), "tiktok is not authorised");
     assert_eq!(error.hint(), Some("run `keryx auth tiktok`"));
 }
@@ -221,7 +221,9 @@ async fn an_expired_refresh_token_asks_for_auth_without_calling_the_platform() {
         .access_token(Need::Mint, no_refresh)
         .await
         .expect_err("expired");
-    assert_eq!(error.kind(), ErrorKind::Input);
+    assert_eq!(error.kind(), ErrorKind::Authorisation);
+    assert_eq!(error.exit_code(), 4);
+    assert_eq!(error.cause(), Some(keryx_core::Cause::AuthorisationExpired));
     assert!(error.message().contains("expired"), "{error}");
     assert_eq!(error.hint(), Some("run `keryx auth tiktok` again"));
 }

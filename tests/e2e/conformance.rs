@@ -391,6 +391,87 @@ fn stored_secret_values(home: &Home) -> Vec<String> {
     values
 }
 
+/// Timeouts short enough that a stall costs a second, not the defaults' 30 s and 5 min: the
+/// same code path, only faster.
+const REPLY_TIMEOUT_MS: &str = "1000";
+/// How keryx says it.
+const REPLY_TIMEOUT_SAID: &str = "within 1 s";
+
+fn impatient(home: &mut Home) {
+    home.set_env("KERYX_REPLY_TIMEOUT_MS", REPLY_TIMEOUT_MS);
+    home.set_env("KERYX_RETRY_BUDGET_MS", "4000");
+}
+
+/// An authorised home with short timeouts, and a small video to post.
+fn ready_to_post(platform: &str) -> (Home, EmulatorProcess, Conformance, String) {
+    let profile = profile(platform);
+    let (mut home, emulator) = setup(platform);
+    authorise(&home, &emulator, platform).expect_code(0);
+    impatient(&mut home);
+    let video = video(&home, "reel.mp4", 5, 1080, 1920, profile.small_video);
+    let video = video.to_str().unwrap().to_string();
+    (home, emulator, profile, video)
+}
+
+/// The token endpoint accepts the refresh and never answers, once: the retry gets the token.
+pub fn a_stalled_token_request_is_retried(platform: &str) {
+    let (home, emulator, profile, video) = ready_to_post(platform);
+    emulator.stall("POST", profile.token_path, 1);
+    home.run(&post_args(platform, &video, &profile))
+        .expect_code(0);
+    assert_eq!(emulator.stalled(), 1, "the token request was not stalled");
+}
+
+/// An authorised API call is accepted and never answered, once: the retry goes through.
+pub fn a_stalled_api_call_is_retried(platform: &str) {
+    let (home, emulator, profile, video) = ready_to_post(platform);
+    let (method, path) = profile.api_call;
+    emulator.stall(method, path, 1);
+    home.run(&post_args(platform, &video, &profile))
+        .expect_code(0);
+    assert_eq!(emulator.stalled(), 1, "the API call was not stalled");
+}
+
+/// A server that never answers ends the post within the budget, exit 1, naming the timeout.
+pub fn a_server_that_never_answers_ends_in_exit_1(platform: &str) {
+    for stalled_call in ["token", "api"] {
+        let (home, emulator, profile, video) = ready_to_post(platform);
+        let (method, path) = match stalled_call {
+            "token" => ("POST", profile.token_path),
+            _ => profile.api_call,
+        };
+        emulator.stall(method, path, 1000);
+        home.run(&post_args(platform, &video, &profile))
+            .expect_code(1)
+            .expect_stderr(REPLY_TIMEOUT_SAID)
+            .expect_stderr("no reply from")
+            .expect_stderr("gave up after");
+        assert!(
+            emulator.stalled() >= 2,
+            "{stalled_call}: it was not retried"
+        );
+        let stats = emulator.stats(platform);
+        assert_eq!(
+            stats[profile.upload_requests_stat].as_u64(),
+            Some(0),
+            "bytes were sent after a stalled {stalled_call} call: {stats}"
+        );
+    }
+}
+
+/// The stored authorisation is refused (revoked, expired): exit 4, saying which auth to run.
+pub fn a_revoked_authorisation_ends_in_exit_4(platform: &str) {
+    let (home, emulator, profile, video) = ready_to_post(platform);
+    let Some(revoke) = profile.revoke_authorisation else {
+        eprintln!("SKIPPED: the {platform} emulator cannot revoke an authorisation");
+        return;
+    };
+    emulator.configure(platform, revoke);
+    home.run(&post_args(platform, &video, &profile))
+        .expect_code(4)
+        .expect_stderr(&format!("keryx auth {platform}"));
+}
+
 /// A missing tool skips locally with a loud message; under CI it fails.
 fn require(tool: &str) -> bool {
     let found = std::path::Path::new(tool).exists();
@@ -473,6 +554,14 @@ macro_rules! conformance {
             fn no_secret_in_output() { super::no_secret_in_output(ID) }
             #[test]
             fn auth_in_real_browser() { super::auth_in_real_browser(ID) }
+            #[test]
+            fn a_stalled_token_request_is_retried() { super::a_stalled_token_request_is_retried(ID) }
+            #[test]
+            fn a_stalled_api_call_is_retried() { super::a_stalled_api_call_is_retried(ID) }
+            #[test]
+            fn a_server_that_never_answers_ends_in_exit_1() { super::a_server_that_never_answers_ends_in_exit_1(ID) }
+            #[test]
+            fn a_revoked_authorisation_ends_in_exit_4() { super::a_revoked_authorisation_ends_in_exit_4(ID) }
             #[test]
             fn tokens_live_in_the_keychain() { crate::keychain::tokens_live_in_the_keychain(ID) }
         })*

@@ -558,6 +558,60 @@ fn an_interrupted_post_is_resumed_on_the_rerun() {
     assert_eq!(results, ["started", "posted"]);
 }
 
+/// One exit code speaks for every target: bad input (2) over authorisation required (4) over a
+/// platform failure (1).
+#[test]
+fn the_exit_code_is_the_most_serious_targets() {
+    let (home, emulator) = both();
+    let video = small_video(&home);
+    // The user removed keryx's access to YouTube: preflight finds it before a byte is sent.
+    emulator.configure("youtube", "revoke_refresh_tokens: true\n");
+    home.run(&["post", "all", &video, "--yes"])
+        .expect_code(4)
+        .expect_stderr("youtube: ")
+        .expect_stderr("keryx auth youtube");
+    // Bad input for TikTok as well (more open than the config's cap): that must be fixed
+    // first, so it decides.
+    std::fs::write(
+        home.path().join("reel.keryx.yaml"),
+        "tiktok: { privacy: PUBLIC_TO_EVERYONE }\n",
+    )
+    .unwrap();
+    home.run(&["post", "all", &video, "--yes"])
+        .expect_code(2)
+        .expect_stderr("keryx auth youtube")
+        .expect_stderr("more open than the config allows");
+    assert_eq!(tiktok_posts(&emulator), 0);
+    assert_eq!(youtube_videos(&emulator), 0);
+}
+
+/// Without questions to ask (`--yes`), every platform's preflight runs at once: while TikTok's
+/// token request hangs unanswered, YouTube's refresh is already done.
+#[test]
+fn preflight_checks_every_platform_at_once() {
+    let (mut home, emulator) = both();
+    // Long enough that YouTube's refresh on loopback is over well before TikTok retries.
+    home.set_env("KERYX_REPLY_TIMEOUT_MS", "3000");
+    let video = small_video(&home);
+    emulator.stall("POST", "/v2/oauth/token/", 1);
+    home.run(&["post", "all", &video, "--yes", "--dry-run"])
+        .expect_code(0);
+    assert_eq!(emulator.stalled(), 1);
+    let whole = emulator.log();
+    // What came after the stall was set up (the authorisations before it refreshed too).
+    let log = &whole[whole
+        .find("POST /__emulator/stall")
+        .expect("the stall is logged")..];
+    let position = |needle: &str| {
+        log.find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in the emulator log:\n{log}"))
+    };
+    assert!(
+        position("POST /token 200") < position("POST /v2/oauth/token/ 200"),
+        "YouTube's refresh waited for TikTok's stalled one:\n{log}"
+    );
+}
+
 /// Two `keryx post all` of the same new file started at the same moment: the second waits for
 /// the first's claim on each platform and then finds its post in the ledger. One post each.
 #[test]

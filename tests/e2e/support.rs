@@ -237,6 +237,34 @@ impl EmulatorProcess {
             .expect("emulator stats")
     }
 
+    /// The next `requests` requests to `method path` are accepted and never answered.
+    pub fn stall(&self, method: &str, path: &str, requests: u64) {
+        let response = self
+            .http
+            .post(format!("{}/__emulator/stall", self.base_url))
+            .body(format!(
+                "{{\"path\": \"{path}\", \"method\": \"{method}\", \"requests\": {requests}}}"
+            ))
+            .send()
+            .expect("configure a stall");
+        assert!(
+            response.status().is_success(),
+            "stall refused: {}",
+            response.text().unwrap_or_default()
+        );
+    }
+
+    /// How many requests were stalled so far.
+    pub fn stalled(&self) -> u64 {
+        self.http
+            .get(format!("{}/__emulator/stall", self.base_url))
+            .send()
+            .and_then(|r| r.json::<serde_json::Value>())
+            .expect("stall stats")["stalled"]
+            .as_u64()
+            .expect("a count")
+    }
+
     pub fn http(&self) -> &reqwest::blocking::Client {
         &self.http
     }

@@ -80,7 +80,7 @@ fn a_reused_refresh_token_says_to_authorise_again() {
     // Someone restores an old copy of the config (and so the old, rotated-away token).
     home.write_config(&before);
     home.run(&["post", "tiktok", &video, "--yes"])
-        .expect_code(2)
+        .expect_code(4)
         .expect_stderr("keryx auth tiktok");
 }
 
@@ -276,6 +276,36 @@ fn terminal_walks_the_posting_ux() {
     assert_eq!(post_info["disable_comment"], false, "{stats}");
     assert_eq!(post_info["brand_organic_toggle"], true, "{stats}");
     assert_eq!(post_info["brand_content_toggle"], false, "{stats}");
+}
+
+/// A rate limit that outlasts the retry budget ends in exit 1 naming TikTok's error, read from
+/// the envelope whichever shape its `data` has (`{}` or missing, reference §5.4), never "keryx
+/// cannot read".
+#[test]
+fn a_persistent_rate_limit_ends_in_exit_1_naming_the_limit() {
+    for shape in ["empty_object", "omitted"] {
+        let (mut home, emulator) = authorised();
+        home.set_env("KERYX_RETRY_BUDGET_MS", "1500");
+        // The first status poll passes; every later one within the minute is over the limit.
+        emulator.configure(
+            "tiktok",
+            &format!(
+                "error_data: {shape}\nrate_limits: {{status_fetch: 1}}\npolls_until_complete: 3\n"
+            ),
+        );
+        let video = small_video(&home);
+        let run = home.run(&["post", "tiktok", &video, "--yes"]);
+        run.expect_code(1)
+            .expect_stderr("rate_limit_exceeded")
+            .expect_stderr("rate limiting keryx")
+            .expect_stderr("gave up after");
+        assert!(
+            !run.stderr.contains("cannot read"),
+            "{shape}: {}",
+            run.stderr
+        );
+        assert!(emulator.stats("tiktok")["rate_limited"].as_u64() >= Some(2));
+    }
 }
 
 /// Whether TikTok echoes `state` on an error redirect is unverified (reference §2), and the

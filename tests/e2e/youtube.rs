@@ -268,7 +268,7 @@ fn testing_mode_warns_at_auth_and_explains_the_expiry() {
     let file = video(&home, "week.mp4", 10, 1920, 1080, 1024 * 1024);
     emulator.configure("youtube", &format!("advance_clock_secs: {}\n", 8 * 86_400));
     home.run(&post_args(path_str(&file), &[]))
-        .expect_code(2)
+        .expect_code(4)
         .expect_stderr("invalid_grant")
         .expect_stderr("no longer accepts")
         .expect_stderr("In production")
@@ -788,7 +788,7 @@ fn revoked_mid_upload_then_after_auth_again_the_rerun_resumes() {
         "revoke_refresh_tokens: true\nretry_after_on_308: null\n",
     );
     finish(child, Duration::from_secs(60))
-        .expect_code(2)
+        .expect_code(4)
         .expect_stderr("keryx auth youtube")
         .expect_stderr("it resumes the upload");
     assert_eq!(saved_sessions(&home), 1, "the session was not kept");

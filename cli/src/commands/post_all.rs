@@ -3,8 +3,10 @@
 //! 1. Preflight, for every target, before a byte leaves the machine: the file (container from
 //!    its first bytes), the sidecar, the ledger, each platform's config, then each platform's
 //!    `prepare` (its limits, metadata rules, credentials and, on a terminal without `--yes`, its
-//!    questions, one platform after another). Every problem is collected; any problem stops
-//!    everything with one list and exit 2. `--dry-run` stops here and prints the plans.
+//!    questions). Every platform prepares at once, unless questions may be asked on a terminal:
+//!    then one platform after another, so two never ask at the same time. Every problem is collected; any problem stops
+//!    everything with one list and the most serious problem's exit code (2 bad input, else 4
+//!    authorisation required, else 1). `--dry-run` stops here and prints the plans.
 //! 2. The ledger: a platform that already holds a successful post of the same bytes (SHA-256)
 //!    is skipped ("already posted ... use --force"); one whose last attempt never finished is
 //!    posted again (YouTube resumes its saved session), and the summary says so. The hash is
@@ -16,16 +18,19 @@
 //!    is written to the ledger (`started`) as soon as the hash is known, and again the moment it
 //!    ends, so a crash later in another platform's upload keeps what was already posted.
 //! 4. A summary table (or, with `--json`, one array of results). Exit 0 when every target is
-//!    posted or already posted, 1 when any failed, 2 for bad input.
+//!    posted or already posted, else the most serious failure's: 2 bad input, 4 authorisation
+//!    required, 1 a platform failed.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
+
+use futures_util::future::join_all;
 
 use keryx_core::claim::{Claim, Claims};
 use keryx_core::ledger::{History, Ledger, Record};
-use keryx_core::{Context, Error, Platform, PostReport, PreparedPost, Result, VideoFile};
+use keryx_core::{
+    Context, Error, ErrorKind, Platform, PostReport, PreparedPost, Result, VideoFile,
+};
 use serde::Serialize;
 
 use super::post::{
@@ -123,23 +128,32 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
             .iter()
             .partition(|p| !args.force && history.has_posted_size(p.id(), video.size));
         let hash = Fingerprint::new(ctx, video, !known.is_empty() || !args.dry_run);
-        for &platform in &fresh {
-            match prepare(platform).await {
+        // Questions on a terminal are asked one platform at a time; without them every
+        // platform's checks (token refresh, account lookups) run at once.
+        let one_at_a_time = ctx.ui.prompter().is_some();
+        let (prepared, known_hash) =
+            tokio::join!(prepare_each(&fresh, one_at_a_time, &prepare), async {
+                match known.is_empty() {
+                    true => None,
+                    false => Some(hash.get().await),
+                }
+            });
+        for (platform, result) in prepared {
+            match result {
                 Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
                 Err(e) => problems.platforms.push((platform, e)),
             }
         }
-        let known_hash = match known.is_empty() {
-            true => None,
-            false => match hash.get().await {
-                Ok(hash) => Some(hash),
-                Err(e) => {
-                    problems.general.push(e);
-                    None
-                }
-            },
+        let known_hash = match known_hash {
+            None => None,
+            Some(Ok(hash)) => Some(hash),
+            Some(Err(e)) => {
+                problems.general.push(e);
+                None
+            }
         };
         if let Some(known_hash) = &known_hash {
+            let mut unposted = Vec::new();
             for &platform in &known {
                 if let Some(record) = history.posted(known_hash, platform.id()) {
                     // The summary table says it too; under --json it is the only line for people.
@@ -151,9 +165,12 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
                         ));
                     }
                     plans.push((platform, Plan::AlreadyPosted(Box::new(record.clone()))));
-                    continue;
+                } else {
+                    unposted.push(platform);
                 }
-                match prepare(platform).await {
+            }
+            for (platform, result) in prepare_each(&unposted, one_at_a_time, &prepare).await {
+                match result {
                     Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
                     Err(e) => problems.platforms.push((platform, e)),
                 }
@@ -165,10 +182,19 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
 
     if !problems.is_empty() {
         report_problems(mode, &targets, &problems, video.as_ref());
-        return Err(super::reported(Error::input(format!(
-            "preflight found {} problem(s); nothing was sent",
-            problems.count()
-        ))));
+        let kind = most_serious(
+            problems
+                .general
+                .iter()
+                .chain(problems.platforms.iter().map(|(_, e)| e)),
+        );
+        return Err(super::reported(Error::of_kind(
+            kind,
+            format!(
+                "preflight found {} problem(s); nothing was sent",
+                problems.count()
+            ),
+        )));
     }
     let (Some(video), Some(fingerprint)) = (video, fingerprint) else {
         // Unreachable: without a video or sidecar there would be a problem above.
@@ -247,14 +273,18 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
             elapsed: Some(elapsed),
         }
     });
-    finished.extend(join_all(posts.collect()).await);
+    finished.extend(join_all(posts).await);
     finished.sort_by_key(|f| f.platform.id());
 
     print_summary(mode, &finished);
-    let failed = finished
+    let failures: Vec<&Error> = finished
         .iter()
-        .filter(|f| matches!(f.result, Ending::Failed(_)))
-        .count();
+        .filter_map(|f| match &f.result {
+            Ending::Failed(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let failed = failures.len();
     if failed > 0 {
         let message = format!(
             "{failed} of {} platform(s) failed; run the same command again to retry only those",
@@ -263,9 +293,22 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         if !mode.json {
             eprintln!("error: {message}");
         }
-        return Err(super::reported(Error::platform(message)));
+        return Err(super::reported(Error::of_kind(
+            most_serious(failures),
+            message,
+        )));
     }
     Ok(())
+}
+
+/// The kind whose exit code speaks for all of `errors`: bad input (2) over authorisation
+/// required (4) over a platform failure (1).
+fn most_serious<'a>(errors: impl IntoIterator<Item = &'a Error>) -> ErrorKind {
+    errors
+        .into_iter()
+        .map(Error::kind)
+        .max_by_key(|kind| kind.severity())
+        .unwrap_or(ErrorKind::Platform)
 }
 
 /// What taking a target's claim found.
@@ -354,29 +397,30 @@ fn targets(ctx: &Context, args: &PostArgs) -> Result<Vec<&'static dyn Platform>>
     Ok(selected)
 }
 
-/// Polls every future on this task until all are done; outputs in the futures' order. Each
-/// post's bytes are streamed by its own HTTP connection task, so the uploads run in parallel.
-async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    Poll::Ready(value) => *output = Some(value),
-                    Poll::Pending => pending = true,
-                }
-            }
+/// Runs `prepare` for each platform: all at once, or one after another when questions may be
+/// asked. Results in the platforms' order.
+async fn prepare_each<'a, F, Fut>(
+    platforms: &[&'static dyn Platform],
+    one_at_a_time: bool,
+    prepare: &F,
+) -> Vec<(&'static dyn Platform, Result<Box<dyn PreparedPost>>)>
+where
+    F: Fn(&'static dyn Platform) -> Fut,
+    Fut: Future<Output = Result<Box<dyn PreparedPost>>> + 'a,
+{
+    if one_at_a_time {
+        let mut results = Vec::new();
+        for &platform in platforms {
+            results.push((platform, prepare(platform).await));
         }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
+        return results;
+    }
+    join_all(
+        platforms
+            .iter()
+            .map(|&platform| async move { (platform, prepare(platform).await) }),
+    )
+    .await
 }
 
 /// One element of `--json`'s array. Every key is always present.

@@ -74,12 +74,11 @@ pub struct ApiError {
     pub log_id: String,
 }
 
-/// `{"data": ..., "error": {...}}`; `data` may be missing or `{}` on errors.
+/// The `data` of `{"data": ..., "error": {...}}`, read only once `error.code` said `ok`: on
+/// errors `data` may be missing or `{}`, which no typed `T` has to fit (§5.4).
 #[derive(Debug, Deserialize)]
 pub struct Envelope<T> {
     pub data: Option<T>,
-    #[serde(default)]
-    pub error: ApiError,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,7 +7,9 @@ use keryx_core::tokens::{TokenSet, TokenStore};
 use keryx_core::{AuthOptions, AuthReport, Context, Error, Result};
 
 use crate::api::UserInfoData;
-use crate::client::{App, PLATFORM, Session};
+use keryx_core::session::Start;
+
+use crate::client::{self, App, PLATFORM, Session};
 
 pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
     if options.client_secrets.is_some() {
@@ -127,14 +129,14 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
 
 /// The display name, from user info (§4), with the token just stored.
 async fn display_name(ctx: &Context, app: &App) -> Result<String> {
-    let session = Session::start_with_stored(ctx, app).await?;
-    let info: UserInfoData = session
-        .call(
-            Method::GET,
-            "/v2/user/info/?fields=open_id,display_name",
-            None,
-        )
-        .await?;
+    let session = Session::start(ctx, app, Start::Stored).await?;
+    let info: UserInfoData = client::call(
+        &session,
+        Method::GET,
+        "/v2/user/info/?fields=open_id,display_name",
+        None,
+    )
+    .await?;
     Ok(info
         .user
         .display_name

@@ -1,24 +1,30 @@
-//! Calls to TikTok's API: the token endpoint, and v2 calls with the envelope, bearer token,
-//! retries and the access-token hand-over between concurrent keryx processes.
+//! Calls to TikTok's API through core's session: the token endpoint's refresh and code
+//! exchange, and what TikTok's replies mean (reference §3.4, §5.4, §8). Timeouts, retries and
+//! the access-token hand-over between concurrent keryx processes are core's.
 
-use std::sync::Mutex;
+use std::time::Duration;
 
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use keryx_core::http::{Backoff, send_retrying};
-use keryx_core::tokens::{Need, TokenReply, TokenStore};
+use keryx_core::http::{Policy, Reply, Verdict, exchange, is_transient_status};
+use keryx_core::session::Api;
+use keryx_core::tokens::TokenReply;
 use keryx_core::{Context, Error, Result, Secret};
 
-use crate::api::{Envelope, TokenReply as WireTokenReply};
+use crate::api::{ApiError, Envelope, TokenReply as WireTokenReply};
 use crate::config::{Endpoints, TikTokConfig};
 use crate::error::{api_error, oauth_error};
 
 pub const PLATFORM: &str = "tiktok";
 
-/// How often one call may meet `access_token_invalid` and swap tokens before giving up: enough
-/// for a burst of concurrent keryx processes each refreshing once.
-const MAX_TOKEN_SWAPS: u32 = 16;
+/// TikTok's rate limits are per access token and sliding minute (reference §8): a call that met
+/// one without a `Retry-After` waits the whole minute out.
+const RATE_LIMIT_WINDOW: Duration = Duration::from_secs(60);
+
+/// An authorised session with TikTok.
+pub type Session<'a> = keryx_core::session::Session<'a, App>;
 
 /// The app's credentials and where to send requests.
 pub struct App {
@@ -55,58 +61,34 @@ impl App {
             ("redirect_uri", redirect_uri),
             ("code_verifier", verifier.expose()),
         ];
-        self.token_request(ctx, &form).await
+        self.token_request(ctx, &Policy::from_env(), &form).await
     }
 
-    /// Trades the refresh token for a new access token, and maybe a new refresh token (§3.2).
-    pub async fn refresh(&self, ctx: &Context, refresh_token: &Secret) -> Result<TokenReply> {
-        let form = [
-            ("client_key", self.config.client_key.as_str()),
-            ("client_secret", self.client_secret.expose()),
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose()),
-        ];
-        Ok(self.token_request(ctx, &form).await?.0)
-    }
-
-    /// POSTs a form to the token endpoint; retries server failures. Errors may come with
-    /// HTTP 200, so success is an `access_token` in the body, not the status (§3.4).
+    /// POSTs a form to the token endpoint. Errors may come with HTTP 200, so success is an
+    /// `access_token` in the body, not the status (§3.4).
     async fn token_request(
         &self,
         ctx: &Context,
+        policy: &Policy,
         form: &[(&str, &str)],
     ) -> Result<(TokenReply, Option<String>)> {
         let url = self.endpoints.api("/v2/oauth/token/");
-        let response = send_retrying("TikTok's token endpoint", &mut Backoff::default(), || {
-            ctx.http
-                .post(&url)
-                .header("Cache-Control", "no-cache")
-                .form(form)
-        })
-        .await
-        .map_err(unreachable)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(unreachable)?;
-        let reply: WireTokenReply = serde_json::from_slice(&body).map_err(|e| {
-            Error::platform(format!(
-                "TikTok's token endpoint answered {status} with something keryx cannot read"
-            ))
-            .with_source(e)
-        })?;
-        if let Some(error) = &reply.error {
-            return Err(oauth_error(
-                error,
-                reply.error_description.as_deref().unwrap_or(""),
-                reply.log_id.as_deref().unwrap_or(""),
-            ));
-        }
-        let Some(access_token) = reply.access_token.filter(|t| !t.is_empty()) else {
-            return Err(Error::platform(format!(
-                "TikTok's token endpoint answered {status} without an access token"
-            )));
-        };
+        let reply = exchange(
+            policy,
+            "TikTok's token endpoint",
+            || {
+                ctx.http
+                    .post(&url)
+                    .header("Cache-Control", "no-cache")
+                    .form(form)
+            },
+            classify_token_reply,
+        )
+        .await?;
+        let reply: WireTokenReply = serde_json::from_slice(&reply.body)
+            .map_err(|e| Error::platform("TikTok's token reply is unreadable").with_source(e))?;
         let token = TokenReply {
-            access_token,
+            access_token: reply.access_token.unwrap_or_else(|| Secret::new("")),
             expires_in: reply.expires_in,
             refresh_token: reply.refresh_token.filter(|t| !t.is_empty()),
             refresh_expires_in: reply.refresh_expires_in,
@@ -116,137 +98,161 @@ impl App {
     }
 }
 
+impl Api for App {
+    fn platform(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn display_name(&self) -> &'static str {
+        "TikTok"
+    }
+
+    /// Trades the refresh token for a new access token, and maybe a new refresh token (§3.2).
+    async fn refresh(
+        &self,
+        ctx: &Context,
+        policy: &Policy,
+        refresh_token: Secret,
+    ) -> Result<TokenReply> {
+        let form = [
+            ("client_key", self.config.client_key.as_str()),
+            ("client_secret", self.client_secret.expose()),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+        ];
+        Ok(self.token_request(ctx, policy, &form).await?.0)
+    }
+
+    /// The envelope's `error.code` decides, whatever the HTTP status and whatever `data` holds
+    /// (`{}` or nothing on errors, §5.4).
+    fn classify(&self, _what: &str, reply: &Reply) -> Verdict {
+        let Some(error) = serde_json::from_slice::<ErrorOnly>(&reply.body)
+            .ok()
+            .map(|e| e.error)
+            .filter(|e| !e.code.is_empty())
+        else {
+            let error = Error::platform(format!(
+                "TikTok answered {} with something keryx cannot read",
+                reply.status
+            ));
+            return match reply.status {
+                StatusCode::TOO_MANY_REQUESTS => rate_limited(reply, error),
+                s if is_transient_status(s) => Verdict::Transient {
+                    retry_after: reply.retry_after(),
+                    error,
+                },
+                _ => Verdict::Failed(error),
+            };
+        };
+        let failure = || api_error(&error.code, &error.message, &error.log_id);
+        match error.code.as_str() {
+            "ok" => Verdict::Ok,
+            "access_token_invalid" => Verdict::TokenInvalid(failure()),
+            "rate_limit_exceeded" => rate_limited(reply, failure()),
+            _ if is_transient_status(reply.status) => Verdict::Transient {
+                retry_after: reply.retry_after(),
+                error: failure(),
+            },
+            _ => Verdict::Failed(failure()),
+        }
+    }
+}
+
+fn rate_limited(reply: &Reply, error: Error) -> Verdict {
+    Verdict::RateLimited {
+        retry_after: reply.retry_after(),
+        window: Some(RATE_LIMIT_WINDOW),
+        error,
+    }
+}
+
+/// Only the `error` of an envelope: what it says does not depend on `data` (§5.4).
+#[derive(Deserialize)]
+struct ErrorOnly {
+    #[serde(default)]
+    error: ApiError,
+}
+
+/// The token endpoint's reply: an `access_token` is success; an `error` is a refusal, of which
+/// TikTok's own failures pass (§3.4).
+fn classify_token_reply(reply: &Reply) -> Verdict {
+    let Ok(body) = serde_json::from_slice::<WireTokenReply>(&reply.body) else {
+        let error = Error::platform(format!(
+            "TikTok's token endpoint answered {} with something keryx cannot read",
+            reply.status
+        ));
+        return if is_transient_status(reply.status) {
+            Verdict::Transient {
+                retry_after: reply.retry_after(),
+                error,
+            }
+        } else {
+            Verdict::Failed(error)
+        };
+    };
+    if let Some(code) = &body.error {
+        let error = oauth_error(
+            code,
+            body.error_description.as_deref().unwrap_or(""),
+            body.log_id.as_deref().unwrap_or(""),
+        );
+        return match code.as_str() {
+            "server_error" | "temporarily_unavailable" => Verdict::Transient {
+                retry_after: reply.retry_after(),
+                error,
+            },
+            _ => Verdict::Failed(error),
+        };
+    }
+    if body.access_token.as_ref().is_none_or(|t| t.is_empty()) {
+        return Verdict::Failed(Error::platform(format!(
+            "TikTok's token endpoint answered {} without an access token",
+            reply.status
+        )));
+    }
+    Verdict::Ok
+}
+
+/// Calls a v2 endpoint and returns its `data` (§5.4).
+pub async fn call<T: DeserializeOwned>(
+    session: &Session<'_>,
+    method: Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<T> {
+    let url = session.api().endpoints.api(path);
+    let payload = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
+    // The path without its query: what the call is, in messages.
+    let what = path.split('?').next().unwrap_or(path);
+    let reply = session
+        .send(what, |http, token| {
+            let request = http
+                .request(method.clone(), &url)
+                .bearer_auth(token.expose());
+            match &payload {
+                // TikTok asks for this exact content type (§5.1).
+                Some(payload) => request
+                    .header("Content-Type", "application/json; charset=UTF-8")
+                    .body(payload.clone()),
+                None => request,
+            }
+        })
+        .await?;
+    let envelope: Envelope<T> = serde_json::from_slice(&reply.body).map_err(|e| {
+        Error::platform(format!(
+            "TikTok {what} answered ok with data keryx cannot read"
+        ))
+        .with_source(e)
+    })?;
+    envelope
+        .data
+        .ok_or_else(|| Error::platform(format!("TikTok {what} answered ok without data")))
+}
+
 pub fn split_scopes(text: &str) -> Vec<String> {
     text.split([',', ' '])
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect()
-}
-
-fn unreachable(e: reqwest::Error) -> Error {
-    Error::platform("cannot reach TikTok")
-        .with_source(e)
-        .with_hint("check the network connection and try again")
-}
-
-/// An authorised session: v2 API calls with the current access token.
-pub struct Session<'a> {
-    pub app: &'a App,
-    ctx: &'a Context,
-    tokens: TokenStore,
-    access: Mutex<Secret>,
-}
-
-impl<'a> Session<'a> {
-    /// Mints a fresh access token from the stored refresh token (every post does), persisting a
-    /// rotated refresh token before the access token is used.
-    pub async fn start(ctx: &'a Context, app: &'a App) -> Result<Session<'a>> {
-        let tokens = TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM);
-        let access = tokens
-            .access_token(Need::Mint, |refresh| async move {
-                app.refresh(ctx, &refresh).await
-            })
-            .await?;
-        Ok(Session {
-            app,
-            ctx,
-            tokens,
-            access: Mutex::new(access),
-        })
-    }
-
-    /// Uses the stored access token while it is valid (right after `keryx auth`).
-    pub async fn start_with_stored(ctx: &'a Context, app: &'a App) -> Result<Session<'a>> {
-        let tokens = TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM);
-        let access = tokens
-            .access_token(Need::Fresh, |refresh| async move {
-                app.refresh(ctx, &refresh).await
-            })
-            .await?;
-        Ok(Session {
-            app,
-            ctx,
-            tokens,
-            access: Mutex::new(access),
-        })
-    }
-
-    fn current(&self) -> Secret {
-        self.access
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// The server rejected `rejected`: take a newer token another process stored, or refresh.
-    async fn replace(&self, rejected: &Secret) -> Result<()> {
-        let (app, ctx) = (self.app, self.ctx);
-        let access = self
-            .tokens
-            .access_token(Need::Replace(rejected), |refresh| async move {
-                app.refresh(ctx, &refresh).await
-            })
-            .await?;
-        *self.access.lock().unwrap_or_else(|e| e.into_inner()) = access;
-        Ok(())
-    }
-
-    /// Calls a v2 endpoint and returns `data`. Retries 5xx, 429 and dropped connections with
-    /// backoff. On `access_token_invalid` it takes the newer token another keryx process stored
-    /// (TikTok kills older access tokens when anyone refreshes), or refreshes when there is
-    /// none; while several processes start at once this can happen more than once.
-    pub async fn call<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&serde_json::Value>,
-    ) -> Result<T> {
-        let url = self.app.endpoints.api(path);
-        let payload = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
-        let mut backoff = Backoff::default();
-        let mut token_swaps = 0;
-        loop {
-            let token = self.current();
-            let what = format!("TikTok {path}");
-            let response = send_retrying(&what, &mut backoff, || {
-                let request = self
-                    .ctx
-                    .http
-                    .request(method.clone(), &url)
-                    .bearer_auth(token.expose());
-                match &payload {
-                    // TikTok asks for this exact content type (§5.1).
-                    Some(payload) => request
-                        .header("Content-Type", "application/json; charset=UTF-8")
-                        .body(payload.clone()),
-                    None => request,
-                }
-            })
-            .await
-            .map_err(unreachable)?;
-            let status = response.status();
-            let bytes = response.bytes().await.map_err(unreachable)?;
-            let Some(envelope) = serde_json::from_slice::<Envelope<T>>(&bytes).ok() else {
-                return Err(Error::platform(format!(
-                    "{what} answered {status} with something keryx cannot read"
-                )));
-            };
-            if envelope.error.code == "ok" {
-                return envelope
-                    .data
-                    .ok_or_else(|| Error::platform(format!("{what} answered ok without data")));
-            }
-            if envelope.error.code == "access_token_invalid" && token_swaps < MAX_TOKEN_SWAPS {
-                token_swaps += 1;
-                self.replace(&token).await?;
-                continue;
-            }
-            return Err(api_error(
-                &envelope.error.code,
-                &envelope.error.message,
-                &envelope.error.log_id,
-            ));
-        }
-    }
 }

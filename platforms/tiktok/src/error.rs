@@ -1,12 +1,12 @@
 //! TikTok's error codes, turned into messages a creator can act on (reference §3.4, §7, §8).
 
-use keryx_core::Error;
+use keryx_core::{Cause, Error};
 
 /// An error from an OAuth call (token, refresh): flat `{error, error_description, log_id}`.
 pub fn oauth_error(error: &str, description: &str, log_id: &str) -> Error {
     let detail = with_log_id(&format!("{error}: {description}"), log_id);
     match error {
-        "invalid_grant" => Error::input(format!("TikTok no longer accepts keryx's authorisation ({detail})"))
+        "invalid_grant" => Error::authorisation(Cause::AuthorisationRefused, format!("TikTok no longer accepts keryx's authorisation ({detail})"))
             .with_hint("run `keryx auth tiktok` again (the refresh token expired, was revoked, or was used elsewhere)"),
         "invalid_client" => Error::input(format!("TikTok rejected the client key or secret ({detail})")).with_hint(
             "check platforms.tiktok.client_key and TIKTOK_CLIENT_SECRET against your app on developers.tiktok.com \

@@ -10,13 +10,14 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 
 use keryx_core::http::{Backoff, is_transient, is_transient_status, retry_after};
+use keryx_core::session::Start;
 use keryx_core::{
     Context, Error, Metadata, PostReport, PreparedPost, Progress, Prompter, Result, VideoFile,
 };
 
 use crate::api::{CreatorInfo, InitData, InitRequest, PostInfo, Privacy, SourceInfo, StatusData};
 use crate::chunks::ChunkPlan;
-use crate::client::{App, PLATFORM, Session};
+use crate::client::{self, App, PLATFORM, Session};
 use crate::config::Mode;
 use crate::error::publish_failed;
 use crate::options;
@@ -59,7 +60,7 @@ pub async fn prepare(
     let caption = caption(metadata)?;
 
     // Every post mints a fresh access token from the stored refresh token.
-    let session = Session::start(ctx, &app).await?;
+    let session = Session::start(ctx, &app, Start::Mint).await?;
 
     if app.config.mode == Mode::Inbox {
         if metadata.privacy.is_some()
@@ -83,13 +84,13 @@ pub async fn prepare(
     }
 
     // Fresh creator info every time (§9.4.1): who posts, what they may choose, how long.
-    let creator: CreatorInfo = session
-        .call(
-            Method::POST,
-            "/v2/post/publish/creator_info/query/",
-            Some(&serde_json::json!({})),
-        )
-        .await?;
+    let creator: CreatorInfo = client::call(
+        &session,
+        Method::POST,
+        "/v2/post/publish/creator_info/query/",
+        Some(&serde_json::json!({})),
+    )
+    .await?;
     drop(session);
     let username = (!creator.creator_username.is_empty()).then(|| creator.creator_username.clone());
     ctx.ui.info(&format!(
@@ -471,7 +472,7 @@ impl PreparedPost for PreparedTikTok {
         ctx: &Context,
         progress: &dyn Progress,
     ) -> Result<PostReport> {
-        let session = Session::start_with_stored(ctx, &self.app).await?;
+        let session = Session::start(ctx, &self.app, Start::Stored).await?;
         progress.phase("starting", None);
         let inbox = self.post_info.is_none();
         let request = InitRequest {
@@ -490,7 +491,7 @@ impl PreparedPost for PreparedTikTok {
         };
         let body = serde_json::to_value(&request)
             .map_err(|e| Error::platform("cannot encode the init request").with_source(e))?;
-        let init: InitData = session.call(Method::POST, path, Some(&body)).await?;
+        let init: InitData = client::call(&session, Method::POST, path, Some(&body)).await?;
         let upload_url = init
             .upload_url
             .ok_or_else(|| Error::platform("TikTok's init reply has no upload_url"))?;
@@ -716,9 +717,13 @@ async fn poll(
     let started = Instant::now();
     let body = serde_json::json!({ "publish_id": publish_id });
     loop {
-        let status: StatusData = session
-            .call(Method::POST, "/v2/post/publish/status/fetch/", Some(&body))
-            .await?;
+        let status: StatusData = client::call(
+            session,
+            Method::POST,
+            "/v2/post/publish/status/fetch/",
+            Some(&body),
+        )
+        .await?;
         progress.status(&status.status);
         match status.status.as_str() {
             "PUBLISH_COMPLETE" => return Ok(status),

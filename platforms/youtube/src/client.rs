@@ -1,14 +1,14 @@
-//! Calls to Google: the token endpoint, and YouTube Data API calls with the bearer token,
-//! retries and the access-token hand-over between concurrent keryx processes.
-
-use std::sync::Mutex;
+//! Calls to Google through core's session: the token endpoint's refresh and code exchange,
+//! and what YouTube's replies mean (reference §2.4, §3.7, §5.3). Timeouts, retries and the
+//! access-token hand-over between concurrent keryx processes are core's.
 
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
-use keryx_core::http::{Backoff, retry_after, send_retrying};
-use keryx_core::tokens::{Need, TokenReply, TokenStore};
-use keryx_core::{Context, Error, Result, Secret};
+use keryx_core::http::{Policy, Reply, Verdict, exchange, is_transient_status};
+use keryx_core::session::{Api, Start};
+use keryx_core::tokens::TokenReply;
+use keryx_core::{Cause, Context, Error, Result, Secret};
 
 use crate::api::{ErrorEnvelope, TokenReply as WireTokenReply};
 use crate::config::{Endpoints, YouTubeConfig};
@@ -28,7 +28,7 @@ impl App {
     pub fn load(ctx: &Context) -> Result<App> {
         let config = YouTubeConfig::load(ctx)?;
         let (client_secret, _source) = keryx_core::secrets::client_secret(&ctx.secrets, PLATFORM).map_err(|e| {
-            if e.message().starts_with("no client secret") {
+            if e.cause() == Some(Cause::NoClientSecret) {
                 // Google hands out a credentials file; that is the easiest way in (§1.1).
                 e.with_hint(
                     "run `keryx auth youtube --client-secrets client_secret.json` with the Desktop app \
@@ -66,67 +66,142 @@ impl App {
             ("redirect_uri", redirect_uri),
             ("code_verifier", verifier.expose()),
         ];
-        self.token_request(ctx, &form, Grant::AuthorizationCode)
+        self.token_request(ctx, &Policy::from_env(), &form, Grant::AuthorizationCode)
             .await
     }
 
-    /// Trades the refresh token for an access token (§2.2). Google normally sends no new refresh
-    /// token; when it does (rotation), the token store keeps the new one (§2.3).
-    pub async fn refresh(&self, ctx: &Context, refresh_token: &Secret) -> Result<TokenReply> {
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose()),
-            ("client_id", self.config.client_id.as_str()),
-            ("client_secret", self.client_secret.expose()),
-        ];
-        self.token_request(ctx, &form, Grant::RefreshToken).await
-    }
-
-    /// POSTs a form to the token endpoint; retries server failures and dropped connections.
+    /// POSTs a form to the token endpoint.
     async fn token_request(
         &self,
         ctx: &Context,
+        policy: &Policy,
         form: &[(&str, &str)],
         grant: Grant,
     ) -> Result<TokenReply> {
         let url = self.endpoints.token();
-        let response = send_retrying("Google's token endpoint", &mut Backoff::default(), || {
-            ctx.http.post(&url).form(form)
-        })
-        .await
-        .map_err(|e| unreachable("Google's token endpoint", e))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| unreachable("Google's token endpoint", e))?;
-        let reply: WireTokenReply = serde_json::from_slice(&body).map_err(|e| {
-            Error::platform(format!("Google's token endpoint answered {status} with something keryx cannot read"))
-                .with_source(e)
-                .with_hint("if platforms.youtube.base_url is set, check that it points at a Google-compatible server")
-        })?;
-        if let Some(error) = &reply.error {
-            return Err(oauth_error(
-                grant,
-                error,
-                reply.error_description.as_deref().unwrap_or(""),
-                reply.error_subtype.as_deref(),
-            ));
-        }
-        let Some(access_token) = reply.access_token.filter(|t| !t.is_empty()) else {
-            return Err(Error::platform(format!(
-                "Google's token endpoint answered {status} without an access token"
-            ))
-            .with_hint("try again; if it persists, run `keryx auth youtube` again"));
-        };
+        let reply = exchange(
+            policy,
+            "Google's token endpoint",
+            || ctx.http.post(&url).form(form),
+            |reply| classify_token_reply(reply, grant),
+        )
+        .await?;
+        let reply: WireTokenReply = serde_json::from_slice(&reply.body)
+            .map_err(|e| Error::platform("Google's token reply is unreadable").with_source(e))?;
         Ok(TokenReply {
-            access_token,
+            access_token: reply.access_token.unwrap_or_else(|| Secret::new("")),
             expires_in: reply.expires_in,
             refresh_token: reply.refresh_token.filter(|t| !t.is_empty()),
             refresh_expires_in: reply.refresh_token_expires_in,
             scopes: reply.scope.as_deref().map(split_scopes),
         })
     }
+}
+
+impl Api for App {
+    fn platform(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn display_name(&self) -> &'static str {
+        "YouTube"
+    }
+
+    /// Trades the refresh token for an access token (§2.2). Google normally sends no new refresh
+    /// token; when it does (rotation), the token store keeps the new one (§2.3).
+    async fn refresh(
+        &self,
+        ctx: &Context,
+        policy: &Policy,
+        refresh_token: Secret,
+    ) -> Result<TokenReply> {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+            ("client_id", self.config.client_id.as_str()),
+            ("client_secret", self.client_secret.expose()),
+        ];
+        self.token_request(ctx, policy, &form, Grant::RefreshToken)
+            .await
+    }
+
+    /// 2xx is success; 401 is a refused token, unless the account has no channel; 5xx, 429 and
+    /// the rate-limit reasons Google also sends with 403 pass (§3.7); the rest is final.
+    fn classify(&self, what: &str, reply: &Reply) -> Verdict {
+        if reply.status.is_success() {
+            return Verdict::Ok;
+        }
+        let envelope: Option<ErrorEnvelope> = serde_json::from_slice(&reply.body).ok();
+        let reason = envelope.as_ref().map(|e| e.reason()).unwrap_or("");
+        let error = api_error(what, reply.status, envelope.as_ref(), &reply.text());
+        if reply.status == StatusCode::UNAUTHORIZED && reason != "youtubeSignupRequired" {
+            return Verdict::TokenInvalid(error);
+        }
+        if reply.status == StatusCode::TOO_MANY_REQUESTS || is_rate_limit(reason) {
+            // Google documents no window; its Retry-After, else backoff, paces the retries.
+            return Verdict::RateLimited {
+                retry_after: reply.retry_after(),
+                window: None,
+                error,
+            };
+        }
+        if is_transient_status(reply.status) {
+            return Verdict::Transient {
+                retry_after: reply.retry_after(),
+                error,
+            };
+        }
+        Verdict::Failed(error)
+    }
+}
+
+/// The token endpoint's reply: an `access_token` is success, an `error` a refusal (§2.4), of
+/// which Google's own failures pass.
+fn classify_token_reply(reply: &Reply, grant: Grant) -> Verdict {
+    let Ok(body) = serde_json::from_slice::<WireTokenReply>(&reply.body) else {
+        let error = Error::platform(format!(
+            "Google's token endpoint answered {} with something keryx cannot read",
+            reply.status
+        ))
+        .with_hint("if platforms.youtube.base_url is set, check that it points at a Google-compatible server");
+        return if is_transient_status(reply.status) {
+            Verdict::Transient {
+                retry_after: reply.retry_after(),
+                error,
+            }
+        } else {
+            Verdict::Failed(error)
+        };
+    };
+    if let Some(code) = &body.error {
+        let error = oauth_error(
+            grant,
+            code,
+            body.error_description.as_deref().unwrap_or(""),
+            body.error_subtype.as_deref(),
+        );
+        return match code.as_str() {
+            "server_error" | "temporarily_unavailable" | "internal_failure" => Verdict::Transient {
+                retry_after: reply.retry_after(),
+                error,
+            },
+            _ if is_transient_status(reply.status) => Verdict::Transient {
+                retry_after: reply.retry_after(),
+                error,
+            },
+            _ => Verdict::Failed(error),
+        };
+    }
+    if body.access_token.as_ref().is_none_or(|t| t.is_empty()) {
+        return Verdict::Failed(
+            Error::platform(format!(
+                "Google's token endpoint answered {} without an access token",
+                reply.status
+            ))
+            .with_hint("try again; if it persists, run `keryx auth youtube` again"),
+        );
+    }
+    Verdict::Ok
 }
 
 /// Google separates granted scopes with spaces; a pasted redirect may keep `+` for them (§1.5).
@@ -138,6 +213,7 @@ pub fn split_scopes(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A transport failure of a request core's session does not send (upload bodies), as an error.
 pub fn unreachable(what: &str, e: reqwest::Error) -> Error {
     Error::platform(format!("cannot reach {what}"))
         .with_source(e)
@@ -146,123 +222,79 @@ pub fn unreachable(what: &str, e: reqwest::Error) -> Error {
         )
 }
 
-/// An authorised session: API calls with the current access token.
+/// An authorised session with YouTube: core's session, with the app and context at hand.
 pub struct Session<'a> {
     pub app: &'a App,
     pub ctx: &'a Context,
-    tokens: TokenStore,
-    access: Mutex<Secret>,
+    inner: keryx_core::session::Session<'a, App>,
 }
 
 impl<'a> Session<'a> {
     /// Mints a fresh access token from the stored refresh token: proves the credentials still
     /// work before anything is uploaded.
     pub async fn start(ctx: &'a Context, app: &'a App) -> Result<Session<'a>> {
-        Self::with_need(ctx, app, Need::Mint).await
+        Self::begin(ctx, app, Start::Mint).await
     }
 
     /// Uses the stored access token while it is valid (right after `keryx auth` or `prepare`).
     pub async fn start_with_stored(ctx: &'a Context, app: &'a App) -> Result<Session<'a>> {
-        Self::with_need(ctx, app, Need::Fresh).await
+        Self::begin(ctx, app, Start::Stored).await
     }
 
-    async fn with_need(ctx: &'a Context, app: &'a App, need: Need<'_>) -> Result<Session<'a>> {
-        let tokens = TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM);
-        let access = tokens
-            .access_token(
-                need,
-                |refresh| async move { app.refresh(ctx, &refresh).await },
-            )
+    async fn begin(ctx: &'a Context, app: &'a App, start: Start) -> Result<Session<'a>> {
+        let inner = keryx_core::session::Session::start(ctx, app, start)
             .await
             .map_err(|e| {
                 // A refresh token with a lifetime is the 7-day Testing kind (§2.3, §2.4).
-                if e.message().contains("authorisation has expired") {
+                if e.cause() == Some(Cause::AuthorisationExpired) {
                     e.with_hint(format!("run `keryx auth youtube` again; {TESTING_NOTE}"))
                 } else {
                     e
                 }
             })?;
-        Ok(Session {
-            app,
-            ctx,
-            tokens,
-            access: Mutex::new(access),
-        })
+        Ok(Session { app, ctx, inner })
     }
 
+    /// The access token in use, for upload PUTs (they have their own stall detection).
     pub fn current(&self) -> Secret {
-        self.access
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.inner.current()
     }
 
     /// The server rejected `rejected` (401, e.g. it expired mid-upload, §2.6): take a newer
     /// token another process stored, or refresh.
     pub async fn replace(&self, rejected: &Secret) -> Result<()> {
-        let (app, ctx) = (self.app, self.ctx);
-        let access = self
-            .tokens
-            .access_token(Need::Replace(rejected), |refresh| async move {
-                app.refresh(ctx, &refresh).await
-            })
-            .await?;
-        *self.access.lock().unwrap_or_else(|e| e.into_inner()) = access;
-        Ok(())
+        self.inner.replace(rejected).await
     }
 
-    /// GETs a Data API path (with its query) and reads the JSON reply. Retries 5xx, 429, rate
-    /// limits and dropped connections with backoff; on 401 swaps the token once (§2.6, §3.7).
+    /// An authorised call through core's session; `what` names it in messages ("YouTube
+    /// refused {what}: ...").
+    pub async fn send(
+        &self,
+        what: &str,
+        request: impl Fn(&reqwest::Client, &Secret) -> reqwest::RequestBuilder,
+    ) -> Result<Reply> {
+        self.inner.send(what, request).await
+    }
+
+    /// The timeouts and retries every call follows.
+    pub fn policy(&self) -> &Policy {
+        self.inner.policy()
+    }
+
+    /// GETs a Data API path (with its query) and reads the JSON reply.
     pub async fn get<T: DeserializeOwned>(&self, path_and_query: &str, what: &str) -> Result<T> {
         let url = self.app.endpoints.api(path_and_query);
-        let mut backoff = Backoff::default();
-        let mut swapped_token = false;
-        loop {
-            let token = self.current();
-            let response = send_retrying(&format!("YouTube {what}"), &mut backoff, || {
-                self.ctx.http.get(&url).bearer_auth(token.expose())
+        let reply = self
+            .send(what, |http, token| {
+                http.get(&url).bearer_auth(token.expose())
             })
-            .await
-            .map_err(|e| unreachable("YouTube", e))?;
-            let status = response.status();
-            let wait = retry_after(response.headers());
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| unreachable("YouTube", e))?;
-            if status.is_success() {
-                return serde_json::from_slice(&body).map_err(|e| {
-                    Error::platform(format!(
-                        "YouTube answered {what} with something keryx cannot read"
-                    ))
-                    .with_source(e)
-                });
-            }
-            let envelope: Option<ErrorEnvelope> = serde_json::from_slice(&body).ok();
-            let reason = envelope.as_ref().map(|e| e.reason()).unwrap_or("");
-            if status == StatusCode::UNAUTHORIZED
-                && !swapped_token
-                && reason != "youtubeSignupRequired"
-            {
-                swapped_token = true;
-                self.replace(&token).await?;
-                continue;
-            }
-            // Google also says "slow down" with a 403 and a rate-limit reason (§3.7).
-            if is_rate_limit(reason)
-                && let Some(delay) = backoff.next_delay(wait)
-            {
-                tracing::info!("YouTube {what} answered {status} {reason}; retrying in {delay:?}");
-                tokio::time::sleep(delay).await;
-                continue;
-            }
-            return Err(api_error(
-                what,
-                status,
-                envelope.as_ref(),
-                &String::from_utf8_lossy(&body),
-            ));
-        }
+            .await?;
+        serde_json::from_slice(&reply.body).map_err(|e| {
+            Error::platform(format!(
+                "YouTube answered {what} with something keryx cannot read"
+            ))
+            .with_source(e)
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use keryx_core::Error;
+use keryx_core::{Cause, Error};
 
 use crate::api::ErrorEnvelope;
 
@@ -33,7 +33,7 @@ pub fn oauth_error(grant: Grant, error: &str, description: &str, subtype: Option
                 Some("invalid_rapt") => "a Google Workspace session policy ended the session".to_string(),
                 _ => "the refresh token expired or was revoked".to_string(),
             };
-            Error::input(format!("Google no longer accepts keryx's YouTube authorisation: {why} ({detail})"))
+            Error::authorisation(Cause::AuthorisationRefused, format!("Google no longer accepts keryx's YouTube authorisation: {why} ({detail})"))
                 .with_hint(format!(
                     "{again}. Causes: access removed at myaccount.google.com/permissions, 6 months unused, \
                      more than 100 newer authorisations of this client, or {TESTING_NOTE}"

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use keryx_core::http::{
-    API_TIMEOUT, Activity, Backoff, SILENCE, is_transient, is_transient_status, local_cause,
-    retry_after, until_silent,
+    Activity, Backoff, SILENCE, is_transient, is_transient_status, local_cause, retry_after,
+    until_silent,
 };
 use keryx_core::{Context, Error, Progress, Result, VideoFile};
 
@@ -440,7 +440,6 @@ impl Upload<'_> {
     /// `POST /upload/youtube/v3/videos?uploadType=resumable&part=snippet,status` (§3.1).
     /// Metadata problems, quota and upload limits are refused here, before any byte moves.
     async fn open_session(&self) -> Result<String> {
-        let ctx = self.ctx();
         let url = self
             .session
             .app
@@ -448,71 +447,28 @@ impl Upload<'_> {
             .api("/upload/youtube/v3/videos?uploadType=resumable&part=snippet,status");
         let body = serde_json::to_vec(self.insert)
             .map_err(|e| Error::platform("cannot encode the video metadata").with_source(e))?;
-        let mut backoff = Backoff::default();
-        let mut swapped = false;
-        loop {
-            let token = self.session.current();
-            let sent = ctx
-                .http
-                .post(&url)
-                .timeout(API_TIMEOUT)
-                .bearer_auth(token.expose())
-                .header(CONTENT_TYPE, "application/json; charset=UTF-8")
-                .header("X-Upload-Content-Length", self.video.size)
-                .header("X-Upload-Content-Type", self.video.container.mime())
-                .body(body.clone())
-                .send()
-                .await;
-            let response = match sent {
-                Ok(response) => response,
-                Err(e) if is_transient(&e) => match backoff.next_delay(None) {
-                    Some(delay) => {
-                        tracing::info!(
-                            "YouTube upload start unreachable ({e}); retrying in {delay:?}"
-                        );
-                        tokio::time::sleep(delay).await;
-                        continue;
-                    }
-                    None => return Err(unreachable("YouTube", e)),
-                },
-                Err(e) => return Err(unreachable("YouTube", e)),
-            };
-            let status = response.status();
-            if status == StatusCode::OK {
-                let location = response
-                    .headers()
-                    .get(LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .map(String::from);
-                return match location {
-                    Some(location) => self.resolve(&location),
-                    None => Err(Error::platform(
-                        "YouTube opened no upload session (its reply had no Location)",
-                    )
-                    .with_hint("try again; if it persists, report it")),
-                };
-            }
-            let wait = retry_after(response.headers());
-            let text = response.text().await.unwrap_or_default();
-            let envelope: Option<ErrorEnvelope> = serde_json::from_str(&text).ok();
-            let reason = envelope.as_ref().map(|e| e.reason()).unwrap_or("");
-            if status == StatusCode::UNAUTHORIZED && !swapped && reason != "youtubeSignupRequired" {
-                swapped = true;
-                self.session.replace(&token).await?;
-                continue;
-            }
-            if (is_transient_status(status)
-                || status == StatusCode::TOO_MANY_REQUESTS
-                || is_rate_limit(reason))
-                && let Some(delay) = backoff.next_delay(wait)
-            {
-                tracing::info!(
-                    "YouTube upload start answered {status} {reason}; retrying in {delay:?}"
-                );
-                tokio::time::sleep(delay).await;
-                continue;
-            }
-            return Err(api_error(INSERT, status, envelope.as_ref(), &text));
+        let reply = self
+            .session
+            .send(INSERT, |http, token| {
+                http.post(&url)
+                    .bearer_auth(token.expose())
+                    .header(CONTENT_TYPE, "application/json; charset=UTF-8")
+                    .header("X-Upload-Content-Length", self.video.size)
+                    .header("X-Upload-Content-Type", self.video.container.mime())
+                    .body(body.clone())
+            })
+            .await?;
+        let location = reply
+            .headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        match location {
+            Some(location) => self.resolve(&location),
+            None => Err(Error::platform(
+                "YouTube opened no upload session (its reply had no Location)",
+            )
+            .with_hint("try again; if it persists, report it")),
         }
     }
 
@@ -523,7 +479,7 @@ impl Upload<'_> {
             .ctx()
             .http
             .put(uri)
-            .timeout(API_TIMEOUT)
+            .timeout(self.session.policy().reply_timeout)
             .bearer_auth(token.expose())
             .header(CONTENT_LENGTH, 0)
             .header(CONTENT_RANGE, format!("bytes */{}", self.video.size))

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 
-use keryx_core::http::{API_TIMEOUT, Backoff, is_transient, is_transient_status, local_cause};
+use keryx_core::http::{Backoff, SILENCE, is_transient, is_transient_status, local_cause};
 use keryx_core::{Error, Progress, Result};
 
 use crate::api::{ErrorEnvelope, Video, VideoList};
@@ -162,7 +162,8 @@ async fn set(session: &Session<'_>, video_id: &str, thumbnail: &Thumbnail) -> Re
             .ctx
             .http
             .post(&url)
-            .timeout(API_TIMEOUT)
+            // A body of up to 50 MiB: the silence limit of uploads, not the API reply timeout.
+            .timeout(SILENCE)
             .bearer_auth(token.expose())
             .header(CONTENT_TYPE, thumbnail.mime)
             .header(CONTENT_LENGTH, thumbnail.size)

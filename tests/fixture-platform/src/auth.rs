@@ -1,12 +1,14 @@
 //! `keryx auth fixture`: an OAuth code flow with PKCE (S256) through core's loopback capture,
 //! then the code exchange, a check of who approved, and the token stored with core's
-//! `TokenStore`.
+//! `TokenStore`. Also [`FixtureApi`], what core's session needs to call the service.
 
 use serde::Deserialize;
 
+use keryx_core::http::{Policy, Reply, Verdict, exchange, is_transient_status};
 use keryx_core::oauth::{self, AuthRequest, FlowSpec};
-use keryx_core::tokens::{Need, TokenReply, TokenSet, TokenStore};
-use keryx_core::{AuthOptions, AuthReport, Context, Error, Result, Secret};
+use keryx_core::session::Api;
+use keryx_core::tokens::{TokenReply, TokenSet, TokenStore};
+use keryx_core::{AuthOptions, AuthReport, Cause, Context, Error, Result, Secret};
 
 use crate::PLATFORM;
 use crate::config::FixtureConfig;
@@ -52,6 +54,7 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
     let callback = oauth::obtain_code(ctx, &spec, options).await?;
     let exchanged = token_request(
         ctx,
+        &Policy::from_env(),
         &config,
         &[
             ("grant_type", "authorization_code"),
@@ -102,25 +105,74 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
     })
 }
 
-/// A fresh access token for a post: a refresh under core's lock (`Need::Mint`), so the whole
-/// upload gets the token's full lifetime.
-pub async fn access_token(ctx: &Context, config: &FixtureConfig) -> Result<Secret> {
-    let (secret, _) = keryx_core::secrets::client_secret(&ctx.secrets, PLATFORM)?;
-    TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM)
-        .access_token(Need::Mint, |refresh: Secret| async move {
-            token_request(
-                ctx,
-                config,
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", refresh.expose()),
-                    ("client_id", CLIENT_ID),
-                    ("client_secret", secret.expose()),
-                ],
-            )
-            .await
-        })
+/// What core's session needs from the fixture service: how to refresh, and what its replies
+/// mean. Timeouts, retries and the replacement of a refused token are core's.
+pub struct FixtureApi {
+    pub config: FixtureConfig,
+    secret: Secret,
+}
+
+impl FixtureApi {
+    pub fn load(ctx: &Context, config: FixtureConfig) -> Result<FixtureApi> {
+        let (secret, _) = keryx_core::secrets::client_secret(&ctx.secrets, PLATFORM)?;
+        Ok(FixtureApi { config, secret })
+    }
+}
+
+impl Api for FixtureApi {
+    fn platform(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn display_name(&self) -> &'static str {
+        "the fixture service"
+    }
+
+    async fn refresh(
+        &self,
+        ctx: &Context,
+        policy: &Policy,
+        refresh_token: Secret,
+    ) -> Result<TokenReply> {
+        token_request(
+            ctx,
+            policy,
+            &self.config,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose()),
+                ("client_id", CLIENT_ID),
+                ("client_secret", self.secret.expose()),
+            ],
+        )
         .await
+    }
+
+    fn classify(&self, _what: &str, reply: &Reply) -> Verdict {
+        classify(reply)
+    }
+}
+
+/// 2xx is success, `401 invalid_token` a refused access token, 429 and 5xx pass.
+fn classify(reply: &Reply) -> Verdict {
+    let status = reply.status;
+    if status.is_success() {
+        return Verdict::Ok;
+    }
+    let error = service_error(status, &reply.body);
+    match status.as_u16() {
+        401 => Verdict::TokenInvalid(error),
+        429 => Verdict::RateLimited {
+            retry_after: reply.retry_after(),
+            window: None,
+            error,
+        },
+        _ if is_transient_status(status) => Verdict::Transient {
+            retry_after: reply.retry_after(),
+            error,
+        },
+        _ => Verdict::Failed(error),
+    }
 }
 
 #[derive(Deserialize)]
@@ -140,25 +192,19 @@ struct ErrorBody {
 /// `POST /fixture/oauth/token` with `form`; the service's refusals become keryx errors.
 async fn token_request(
     ctx: &Context,
+    policy: &Policy,
     config: &FixtureConfig,
     form: &[(&str, &str)],
 ) -> Result<TokenReply> {
-    let response = ctx
-        .http
-        .post(config.endpoint("/fixture/oauth/token"))
-        .form(form)
-        .send()
-        .await
-        .map_err(|e| Error::platform("cannot reach the fixture service").with_source(e))?;
-    let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| Error::platform("the fixture token reply was cut off").with_source(e))?;
-    if !status.is_success() {
-        return Err(service_error(status, &bytes));
-    }
-    let body: TokenBody = serde_json::from_slice(&bytes).map_err(|e| {
+    let url = config.endpoint("/fixture/oauth/token");
+    let reply = exchange(
+        policy,
+        "the fixture token endpoint",
+        || ctx.http.post(&url).form(form),
+        classify,
+    )
+    .await?;
+    let body: TokenBody = serde_json::from_slice(&reply.body).map_err(|e| {
         Error::platform("the fixture token reply is not what keryx expects").with_source(e)
     })?;
     Ok(TokenReply {
@@ -176,19 +222,15 @@ async fn me(ctx: &Context, config: &FixtureConfig, token: &Secret) -> Result<Str
     struct Me {
         account: String,
     }
-    let response = ctx
-        .http
-        .get(config.endpoint("/fixture/v1/me"))
-        .bearer_auth(token.expose())
-        .send()
-        .await
-        .map_err(|e| Error::platform("cannot reach the fixture service").with_source(e))?;
-    let status = response.status();
-    let bytes = response.bytes().await.unwrap_or_default();
-    if !status.is_success() {
-        return Err(service_error(status, &bytes));
-    }
-    serde_json::from_slice::<Me>(&bytes)
+    let url = config.endpoint("/fixture/v1/me");
+    let reply = exchange(
+        &Policy::from_env(),
+        "the fixture service (me)",
+        || ctx.http.get(&url).bearer_auth(token.expose()),
+        classify,
+    )
+    .await?;
+    serde_json::from_slice::<Me>(&reply.body)
         .map(|me| me.account)
         .map_err(|e| {
             Error::platform("the fixture `me` reply is not what keryx expects").with_source(e)
@@ -202,9 +244,10 @@ pub fn service_error(status: reqwest::StatusCode, body: &[u8]) -> Error {
         .map(|b| (b.error, b.message))
         .unwrap_or_else(|| ("unknown".into(), String::from_utf8_lossy(body).into_owned()));
     match code.as_str() {
-        "invalid_grant" | "invalid_token" => Error::input(format!(
-            "the fixture service no longer accepts keryx's authorisation ({message})"
-        ))
+        "invalid_grant" | "invalid_token" => Error::authorisation(
+            Cause::AuthorisationRefused,
+            format!("the fixture service no longer accepts keryx's authorisation ({message})"),
+        )
         .with_hint("run `keryx auth fixture` again"),
         "invalid_client" => Error::input(format!(
             "the fixture service refused the client secret ({message})"

@@ -230,6 +230,9 @@ impl Emulator for FixtureEmulator {
             deny_authorization: "deny_authorization: true\n",
             upload_requests_stat: "upload_puts",
             post_args: &[],
+            token_path: "/fixture/oauth/token",
+            api_call: ("POST", "/fixture/v1/uploads"),
+            revoke_authorisation: None,
         }
     }
 }

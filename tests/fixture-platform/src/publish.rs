@@ -10,13 +10,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use keryx_core::http::{Backoff, is_transient, is_transient_status, local_cause};
+use keryx_core::session::{Session, Start};
 use keryx_core::tokens::TokenStore;
 use keryx_core::{
     Context, Error, Metadata, PostReport, PreparedPost, Progress, Result, Secret, VideoFile,
 };
 
 use crate::PLATFORM;
-use crate::auth::{access_token, service_error};
+use crate::auth::{FixtureApi, service_error};
 use crate::config::FixtureConfig;
 
 /// The largest video the service takes.
@@ -132,8 +133,10 @@ impl PreparedPost for FixturePost {
         progress: &dyn Progress,
     ) -> Result<PostReport> {
         progress.phase("starting", None);
-        let token = access_token(ctx, &self.config).await?;
-        let started: Started = self.start(ctx, &token).await?;
+        let api = FixtureApi::load(ctx, self.config.clone())?;
+        let session = Session::start(ctx, &api, Start::Mint).await?;
+        let started: Started = self.start(&session).await?;
+        let token = session.current();
         if started.chunk_size == 0 {
             return Err(Error::platform(
                 "the fixture service asked for 0-byte chunks",
@@ -198,27 +201,21 @@ enum Failure {
 use Failure::{Fatal, Retry};
 
 impl FixturePost {
-    async fn start(&self, ctx: &Context, token: &Secret) -> Result<Started> {
-        let response = ctx
-            .http
-            .post(self.config.endpoint("/fixture/v1/uploads"))
-            .bearer_auth(token.expose())
-            .json(&json!({
-                "title": self.title,
-                "description": self.description,
-                "tags": self.tags,
-                "size": self.size,
-                "mime": self.mime,
-            }))
-            .send()
-            .await
-            .map_err(|e| Error::platform("cannot reach the fixture service").with_source(e))?;
-        let status = response.status();
-        let bytes = response.bytes().await.unwrap_or_default();
-        if !status.is_success() {
-            return Err(service_error(status, &bytes));
-        }
-        serde_json::from_slice(&bytes).map_err(|e| {
+    async fn start(&self, session: &Session<'_, FixtureApi>) -> Result<Started> {
+        let url = self.config.endpoint("/fixture/v1/uploads");
+        let body = json!({
+            "title": self.title,
+            "description": self.description,
+            "tags": self.tags,
+            "size": self.size,
+            "mime": self.mime,
+        });
+        let reply = session
+            .send("starting the upload", |http, token| {
+                http.post(&url).bearer_auth(token.expose()).json(&body)
+            })
+            .await?;
+        serde_json::from_slice(&reply.body).map_err(|e| {
             Error::platform("the fixture upload start reply is not what keryx expects")
                 .with_source(e)
         })

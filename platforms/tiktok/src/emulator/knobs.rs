@@ -91,6 +91,7 @@ pub(crate) struct Knobs {
     max_video_size: Option<u64>,
     rate_limits: Option<RateLimitKnobs>,
     rate_limit_init_once: Option<bool>,
+    error_data: Option<ErrorData>,
     // --- upload (reference §6) ---
     upload_url_ttl_secs: Option<u64>,
     fail_chunk_with_5xx: Option<Vec<u64>>,
@@ -140,6 +141,16 @@ impl OneOrMany {
 enum Fault5xx {
     Flag(bool),
     Status(u16),
+}
+
+/// What the `data` of a v2 error envelope is: observed both ways (reference §5.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ErrorData {
+    /// `"data": {}`.
+    EmptyObject,
+    /// No `data` key at all.
+    Omitted,
 }
 
 /// How the progress `Content-Range` of upload replies counts (reference §6.2 leaves it open).
@@ -232,6 +243,8 @@ pub(crate) struct Settings {
     pub rate_limits: RateLimits,
     /// One-shot: the next init (direct or inbox) answers 429 with `Retry-After: 1`.
     pub rate_limit_init_once: bool,
+    /// The `data` of v2 error envelopes (reference §5.4: `{}` or missing).
+    pub error_data: ErrorData,
     /// Upload URLs live 1 h (reference §5.2).
     pub upload_url_ttl_secs: u64,
     pub fail_chunk_with_5xx: Vec<u64>,
@@ -289,6 +302,7 @@ impl Default for Settings {
                 status_fetch: 30,
             },
             rate_limit_init_once: false,
+            error_data: ErrorData::EmptyObject,
             upload_url_ttl_secs: 3_600,
             fail_chunk_with_5xx: Vec::new(),
             drop_connection_on_chunk: Vec::new(),
@@ -421,6 +435,7 @@ impl Knobs {
             unaudited_user_cap,
             pending_share_cap,
             rate_limit_init_once,
+            error_data,
             progress_range
         );
         if let Some(v) = self.error_type {

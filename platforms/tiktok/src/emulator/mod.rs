@@ -104,6 +104,10 @@ impl Emulator for TikTokEmulator {
             deny_authorization: "deny_authorization: true\necho_state_on_error: true\n",
             upload_requests_stat: "upload_puts",
             post_args: &[],
+            token_path: "/v2/oauth/token/",
+            api_call: ("POST", "/v2/post/publish/creator_info/query/"),
+            // Past the refresh token's 365 days (reference §3.1): the refresh is invalid_grant.
+            revoke_authorisation: Some("advance_clock_secs: 31622400\n"),
         }
     }
 
@@ -117,10 +121,7 @@ impl Emulator for TikTokEmulator {
             base_url: base_url.trim_end_matches('/').into(),
         };
         // All v2 paths end with a slash (reference §0); without it they are 404 here too.
-        Router::new()
-            .route("/v2/auth/authorize/", get(oauth::authorize))
-            .route("/v2/oauth/token/", post(oauth::token))
-            .route("/v2/oauth/revoke/", post(oauth::revoke))
+        let v2 = Router::new()
             .route("/v2/user/info/", get(api::user_info))
             .route(
                 "/v2/post/publish/creator_info/query/",
@@ -129,6 +130,15 @@ impl Emulator for TikTokEmulator {
             .route("/v2/post/publish/video/init/", post(api::video_init))
             .route("/v2/post/publish/inbox/video/init/", post(api::inbox_init))
             .route("/v2/post/publish/status/fetch/", post(api::status_fetch))
+            .route_layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                wire::shape_error_data,
+            ));
+        Router::new()
+            .route("/v2/auth/authorize/", get(oauth::authorize))
+            .route("/v2/oauth/token/", post(oauth::token))
+            .route("/v2/oauth/revoke/", post(oauth::revoke))
+            .merge(v2)
             .route("/video/", put(upload::upload))
             .with_state(app)
     }
@@ -149,7 +159,8 @@ impl Emulator for TikTokEmulator {
     ///   `stitch_disabled` (false), `require_creator_info` (true), `reject_branded_self_only`
     ///   (true), `daily_post_cap` (15), `unaudited_user_cap` (5), `pending_share_cap` (5),
     ///   `max_video_size` (4000000000), `rate_limits` ({user_info: 600, creator_info: 20,
-    ///   video_init: 6, inbox_init: 6, status_fetch: 30}), `rate_limit_init_once` (false)
+    ///   video_init: 6, inbox_init: 6, status_fetch: 30}), `rate_limit_init_once` (false),
+    ///   `error_data` (`empty_object`, or `omitted`: the `data` of v2 error envelopes, §5.4)
     /// - upload: `upload_url_ttl_secs` (3600), `fail_chunk_with_5xx` ([]),
     ///   `drop_connection_on_chunk` ([]) — 1-based numbers of upload PUTs counted over the
     ///   emulator's life — and `progress_range` (last_index | byte_count)

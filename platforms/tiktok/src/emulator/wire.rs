@@ -46,6 +46,41 @@ pub(crate) fn api_body(
     (status, axum::Json(body)).into_response()
 }
 
+/// Error envelopes leave out `data` when the `error_data: omitted` knob says so (reference §5.4
+/// observed both shapes); success envelopes are passed through untouched.
+pub(crate) async fn shape_error_data(
+    axum::extract::State(app): axum::extract::State<super::App>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let omit = app.shared.lock().settings.error_data == super::knobs::ErrorData::Omitted;
+    if !omit {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Envelopes are a few hundred bytes; anything larger is not one of ours.
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "emulator: unreadable reply",
+        )
+            .into_response();
+    };
+    let mut envelope: Value = match serde_json::from_slice(&bytes) {
+        Ok(value) => value,
+        Err(_) => return Response::from_parts(parts, axum::body::Body::from(bytes)),
+    };
+    if envelope["error"]["code"] != "ok"
+        && let Some(object) = envelope.as_object_mut()
+    {
+        object.remove("data");
+    }
+    let body = serde_json::to_vec(&envelope).unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
 /// 429 `rate_limit_exceeded` with a `Retry-After` in whole seconds.
 pub(crate) fn rate_limited(retry_after_secs: u64, log_id: &str) -> Response {
     let mut resp = api_error(

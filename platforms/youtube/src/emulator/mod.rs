@@ -119,6 +119,9 @@ impl Emulator for YouTubeEmulator {
             deny_authorization: "deny_authorization: true\n",
             upload_requests_stat: "upload_puts",
             post_args: &["--title", "keryx conformance upload"],
+            token_path: "/token",
+            api_call: ("POST", "/upload/youtube/v3/videos"),
+            revoke_authorisation: Some("revoke_refresh_tokens: true\n"),
         }
     }
 
