@@ -15,6 +15,10 @@
 //! `path` (no query) hang without a reply, for as long as the client waits; `requests: 0`
 //! clears the rule. `GET /__emulator/stall` says how many were stalled so far.
 //!
+//! A network is slow too: `POST /__emulator/latency` with `{ms}` makes every later request
+//! (but the control API's) wait that long before it is handled, like a round trip over a real
+//! link; `{ms: 0}` ends it. `bench/run` uses it to measure `post all` with 150 ms per request.
+//!
 //! [`serve_with_log`] also reports every request in one line ([`RequestLine`]: method, path,
 //! status, duration), for `keryx emulator`. The query string is never part of it: codes, states
 //! and upload tokens travel there.
@@ -169,9 +173,15 @@ pub async fn serve_with_log(
     let stall_control = Router::new()
         .route("/__emulator/stall", post(configure_stall).get(stall_stats))
         .with_state(stalls.clone());
+    let latency = Latency::default();
+    let latency_control = Router::new()
+        .route("/__emulator/latency", post(configure_latency))
+        .with_state(latency.clone());
     app = app
+        .layer(axum::middleware::from_fn_with_state(latency, delay))
         .merge(control)
         .merge(stall_control)
+        .merge(latency_control)
         .layer(axum::middleware::from_fn_with_state(stalls, stall));
     if let Some(log) = log {
         // `layer` (not `route_layer`) so that 404s and 405s are reported too.
@@ -200,6 +210,41 @@ async fn log_request(State(log): State<RequestLog>, request: Request, next: Next
         duration: started.elapsed(),
     });
     response
+}
+
+/// The added wait per request, in milliseconds (0: none).
+#[derive(Clone, Default)]
+struct Latency(Arc<std::sync::atomic::AtomicU64>);
+
+async fn delay(State(latency): State<Latency>, request: Request, next: Next) -> Response {
+    let ms = latency.0.load(std::sync::atomic::Ordering::Relaxed);
+    if ms > 0 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    next.run(request).await
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LatencyRule {
+    ms: u64,
+}
+
+async fn configure_latency(State(latency): State<Latency>, body: Bytes) -> Response {
+    match serde_yaml::from_slice::<LatencyRule>(&body) {
+        Ok(rule) if rule.ms <= 60_000 => {
+            latency
+                .0
+                .store(rule.ms, std::sync::atomic::Ordering::Relaxed);
+            (StatusCode::OK, format!("{{\"ms\":{}}}\n", rule.ms)).into_response()
+        }
+        Ok(_) => (StatusCode::BAD_REQUEST, "`ms` is at most 60000\n").into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            format!("a latency is {{ms}}: {e}\n"),
+        )
+            .into_response(),
+    }
 }
 
 /// The "accept and never answer" rules, shared by the middleware and its control route.
@@ -394,6 +439,45 @@ mod tests {
                 .iter()
                 .all(|l| !l.contains('?') && !l.contains("SECRET"))
         );
+    }
+
+    #[tokio::test]
+    async fn a_latency_delays_every_platform_request_until_cleared() {
+        let running = serve(vec![Arc::new(Echo)], 0).await.unwrap();
+        let http = reqwest::Client::new();
+        let base = &running.base_url;
+        let set = |body: &'static str| {
+            http.post(format!("{base}/__emulator/latency"))
+                .body(body)
+                .send()
+        };
+        assert_eq!(set("ms: soon").await.unwrap().status(), 400);
+        assert_eq!(set("ms: 60001").await.unwrap().status(), 400);
+        assert_eq!(set("ms: 1000").await.unwrap().status(), 200);
+        let started = Instant::now();
+        let ok = http
+            .post(format!("{base}/echo/token"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+        assert!(
+            started.elapsed() >= Duration::from_millis(1000),
+            "not delayed"
+        );
+        // The control API is not delayed (a bench must be able to turn it off at once), and
+        // `ms: 0` turns it off.
+        assert_eq!(set("{\"ms\": 0}").await.unwrap().status(), 200);
+        let started = Instant::now();
+        http.post(format!("{base}/echo/token"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_millis(1000),
+            "still delayed"
+        );
+        running.stop();
     }
 
     #[tokio::test]
