@@ -10,24 +10,7 @@ use keryx_core::media::{Container, DurationSource, VideoCodec, VideoFile};
 
 #[path = "support/ffmpeg.rs"]
 mod ffmpeg;
-use ffmpeg::{Ffmpeg, Reference};
-
-/// x264 at its cheapest, keyframes every 4 frames so that fragments are many and small.
-const X264: &[&str] = &[
-    "-c:v",
-    "libx264",
-    "-pix_fmt",
-    "yuv420p",
-    "-preset",
-    "ultrafast",
-    "-crf",
-    "45",
-    "-g",
-    "4",
-];
-
-/// `frag_keyframe+empty_moov`: what OBS's "Fragmented MP4" and browser recorders write.
-const FRAGMENTED: &[&str] = &["-movflags", "frag_keyframe+empty_moov"];
+use ffmpeg::{FRAGMENTED, Ffmpeg, Reference, X264};
 
 struct Scratch {
     dir: tempfile::TempDir,

@@ -4,27 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use crate::conformance::setup;
-use crate::ffmpeg::Ffmpeg;
+use crate::ffmpeg::{FRAGMENTED, Ffmpeg, X264};
 use crate::support::*;
 
 /// `seconds` of 1 fps test pattern at `size`, fragmented as OBS's "Fragmented MP4" is
 /// (`frag_keyframe+empty_moov`: `mvhd` says 0 s, no `mehd`).
 fn fragmented(ff: &Ffmpeg, home: &Home, name: &str, size: &str, seconds: f64) -> PathBuf {
     let path = home.path().join(name);
-    let codec = [
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-preset",
-        "ultrafast",
-        "-crf",
-        "45",
-        "-g",
-        "4",
-        "-movflags",
-        "frag_keyframe+empty_moov",
-    ];
+    let codec: Vec<&str> = [X264, FRAGMENTED].concat();
     ff.video(&path, size, 1, seconds, &codec);
     path
 }

@@ -15,6 +15,23 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// x264 at its cheapest, keyframes every 4 frames so that fragments are many and small.
+pub const X264: &[&str] = &[
+    "-c:v",
+    "libx264",
+    "-pix_fmt",
+    "yuv420p",
+    "-preset",
+    "ultrafast",
+    "-crf",
+    "45",
+    "-g",
+    "4",
+];
+
+/// `frag_keyframe+empty_moov`: what OBS's "Fragmented MP4" and browser recorders write.
+pub const FRAGMENTED: &[&str] = &["-movflags", "frag_keyframe+empty_moov"];
+
 pub struct Ffmpeg {
     ffmpeg: PathBuf,
     ffprobe: PathBuf,
