@@ -407,7 +407,7 @@ impl Policy {
     /// documented rate-limit window is waited out whole (a sliding window has then dropped the
     /// request that filled it) plus the jitter, so clients that met the limit together do not
     /// all come back at the same moment.
-    fn delay(
+    pub(crate) fn delay(
         &self,
         failures: u32,
         retry_after: Option<Duration>,

@@ -817,7 +817,7 @@ fn a_second_keryx_for_the_same_file_waits_its_turn() {
     });
     home.run(&args)
         .expect_code(2)
-        .expect_stderr("another keryx is uploading");
+        .expect_stderr("another keryx is posting");
     emulator.configure("youtube", "retry_after_on_308: null\n");
     finish(first, Duration::from_secs(60)).expect_code(0);
     let stats = emulator.stats("youtube");

@@ -1,16 +1,16 @@
 //! `keryx post tiktok`: creator info and the posting UX, init, chunked PUTs, status polling
 //! (reference §5–7, §9.4, §10).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
+use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 
-use keryx_core::http::{Backoff, is_transient, is_transient_status, retry_after};
+use keryx_core::http::{is_transient_status, retry_after};
+use keryx_core::poll::Pacer;
 use keryx_core::session::Start;
+use keryx_core::upload::{Begin, RangeProtocol, RangeReply};
 use keryx_core::{
     Context, Error, Metadata, PostReport, PreparedPost, Progress, Prompter, Result, VideoFile,
 };
@@ -529,8 +529,8 @@ impl PreparedPost for PreparedTikTok {
     }
 }
 
-/// PUTs the chunks in order (§6). A 5xx or dropped connection retries the same chunk; a 416
-/// resumes from the progress the server reports.
+/// PUTs the chunks in order (§6) through core's upload engine. TikTok has no status request:
+/// a fault re-sends the chunk that failed, and a 416 resumes from the progress it reports.
 async fn upload(
     ctx: &Context,
     url: &str,
@@ -539,141 +539,134 @@ async fn upload(
     progress: &dyn Progress,
 ) -> Result<()> {
     progress.phase("uploading", Some(plan.video_size));
-    let mut index = 0;
-    let mut backoff = Backoff::default();
-    while index < plan.count {
-        let (offset, length) = plan.chunk(index);
-        let sent = Arc::new(AtomicU64::new(0));
-        let counter = sent.clone();
-        let body = keryx_core::upload::file_range_body(
-            &video.path,
-            offset,
-            length,
-            Some(Arc::new(move |n| {
-                counter.fetch_add(n, Ordering::Relaxed);
-            })),
-        )?;
-        let request = ctx
+    let protocol = ChunkedPut {
+        ctx,
+        url,
+        mime: video.container.mime(),
+        plan,
+    };
+    keryx_core::upload::upload(
+        &protocol,
+        &video.path,
+        plan.video_size,
+        Begin::Fresh,
+        progress,
+    )
+    .await
+}
+
+/// TikTok's chunked `PUT` to the `upload_url` of an init (§6).
+struct ChunkedPut<'a> {
+    ctx: &'a Context,
+    url: &'a str,
+    mime: &'static str,
+    plan: &'a ChunkPlan,
+}
+
+impl ChunkedPut<'_> {
+    /// "chunk 2 of 3", for messages.
+    fn chunk_name(&self, offset: u64) -> String {
+        let index = offset / self.plan.chunk_size.max(1);
+        format!(
+            "chunk {} of {}",
+            (index + 1).min(self.plan.count),
+            self.plan.count
+        )
+    }
+}
+
+#[async_trait]
+impl RangeProtocol for ChunkedPut<'_> {
+    type Done = ();
+
+    fn server(&self) -> String {
+        "TikTok's upload server".into()
+    }
+
+    /// The plan's chunk starting at `offset`; replies only ever resume at chunk boundaries.
+    fn range_len(&self, offset: u64, total: u64) -> u64 {
+        match self.plan.chunk_starting_at(offset) {
+            Some(index) => self.plan.chunk(index).1,
+            None => total - offset,
+        }
+    }
+
+    fn send_range(&self, offset: u64, len: u64, total: u64) -> reqwest::RequestBuilder {
+        self.ctx
             .http
-            .put(url)
-            .header(CONTENT_TYPE, video.container.mime())
-            .header(CONTENT_LENGTH, length)
+            .put(self.url)
+            .header(CONTENT_TYPE, self.mime)
             .header(
                 CONTENT_RANGE,
-                format!(
-                    "bytes {}-{}/{}",
-                    offset,
-                    offset + length - 1,
-                    plan.video_size
-                ),
+                format!("bytes {}-{}/{}", offset, offset + len - 1, total),
             )
-            .body(body)
-            .send();
-        tokio::pin!(request);
-        let mut tick = tokio::time::interval(Duration::from_millis(200));
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut request => break outcome,
-                _ = tick.tick() => progress.set_position(offset + sent.load(Ordering::Relaxed).min(length)),
-            }
-        };
-        let response = match outcome {
-            Ok(response) => response,
-            Err(e) if is_transient(&e) => {
-                let delay = backoff.next_delay(None).ok_or_else(|| {
-                    Error::platform(format!(
-                        "the upload to TikTok kept failing at chunk {} of {}",
-                        index + 1,
-                        plan.count
-                    ))
-                    .with_source(e)
-                    .with_hint("check the network and post again")
-                })?;
-                tracing::info!(
-                    "chunk {} lost its connection; retrying in {delay:?}",
-                    index + 1
-                );
-                tokio::time::sleep(delay).await;
-                continue;
-            }
-            Err(e) => {
-                return Err(Error::platform("cannot reach TikTok's upload server").with_source(e));
-            }
-        };
+    }
+
+    async fn read(&self, sent: Option<(u64, u64)>, response: reqwest::Response) -> RangeReply<()> {
+        let (offset, len) = sent.unwrap_or((0, 0));
+        let end = offset + len;
         let status = response.status();
         match status {
-            StatusCode::PARTIAL_CONTENT | StatusCode::CREATED => {
-                progress.set_position(offset + length);
-                backoff = Backoff::default();
-                index += 1;
-                if status == StatusCode::CREATED && index < plan.count {
-                    return Err(Error::platform(
-                        "TikTok said the upload was complete before the last chunk",
-                    ));
-                }
-            }
+            StatusCode::CREATED if end < self.plan.video_size => RangeReply::Failed(
+                Error::platform("TikTok said the upload was complete before the last chunk"),
+            ),
+            StatusCode::CREATED => RangeReply::Done(()),
+            StatusCode::PARTIAL_CONTENT => RangeReply::Stored {
+                stored: end,
+                retry_after: None,
+            },
             StatusCode::RANGE_NOT_SATISFIABLE => {
                 let reported = response
                     .headers()
                     .get(CONTENT_RANGE)
                     .and_then(|v| v.to_str().ok())
                     .and_then(reported_end);
-                match reported.and_then(|end| resume_point(plan, end)) {
+                match reported.and_then(|end| resume_point(self.plan, end)) {
                     Some(Resume::At(next)) => {
                         tracing::info!(
                             "TikTok reports progress up to chunk {next}; resuming there"
                         );
-                        index = next;
+                        RangeReply::Stored {
+                            stored: self.plan.chunk(next).0,
+                            retry_after: None,
+                        }
                     }
-                    Some(Resume::Complete) => return Ok(()),
-                    None => {
-                        return Err(Error::platform(format!(
-                            "TikTok refused chunk {} of {} as out of order and reported no usable progress",
-                            index + 1,
-                            plan.count
+                    Some(Resume::Complete) => RangeReply::Done(()),
+                    None => RangeReply::Failed(
+                        Error::platform(format!(
+                            "TikTok refused {} as out of order and reported no usable progress",
+                            self.chunk_name(offset)
                         ))
-                        .with_hint("post again"));
-                    }
+                        .with_hint("post again"),
+                    ),
                 }
             }
-            s if is_transient_status(s) => {
-                let delay = backoff
-                    .next_delay(retry_after(response.headers()))
-                    .ok_or_else(|| {
-                        Error::platform(format!(
-                            "TikTok's upload server kept answering {s} at chunk {} of {}",
-                            index + 1,
-                            plan.count
-                        ))
-                        .with_hint("try again later")
-                    })?;
-                tracing::info!("chunk {} got {s}; retrying in {delay:?}", index + 1);
-                tokio::time::sleep(delay).await;
+            s if is_transient_status(s) || s == StatusCode::TOO_MANY_REQUESTS => {
+                RangeReply::Retry {
+                    retry_after: retry_after(response.headers()),
+                    why: format!("{} got {s}", self.chunk_name(offset)),
+                }
             }
-            StatusCode::FORBIDDEN => {
-                return Err(Error::platform(
-                    "TikTok's upload URL expired (uploads must finish within an hour)",
-                )
-                .with_hint("post again; on a slow connection, export a smaller file"));
-            }
-            StatusCode::NOT_FOUND => {
-                return Err(
-                    Error::platform("TikTok no longer knows this upload").with_hint("post again")
-                );
-            }
+            StatusCode::FORBIDDEN => RangeReply::Failed(
+                Error::platform("TikTok's upload URL expired (uploads must finish within an hour)")
+                    .with_hint("post again; on a slow connection, export a smaller file"),
+            ),
+            StatusCode::NOT_FOUND => RangeReply::Failed(
+                Error::platform("TikTok no longer knows this upload").with_hint("post again"),
+            ),
             s => {
                 let text = response.text().await.unwrap_or_default();
-                return Err(Error::platform(format!(
-                    "TikTok's upload server refused chunk {} of {} with {s}: {}",
-                    index + 1,
-                    plan.count,
-                    text.trim()
-                ))
-                .with_hint("if the file changed while uploading, post again; otherwise report this with the message"));
+                RangeReply::Failed(
+                    Error::platform(format!(
+                        "TikTok's upload server refused {} with {s}: {}",
+                        self.chunk_name(offset),
+                        text.trim()
+                    ))
+                    .with_hint("if the file changed while uploading, post again; otherwise report this with the message"),
+                )
             }
         }
     }
-    Ok(())
 }
 
 /// The `N` of a progress header `bytes 0-N/TOTAL`.
@@ -714,7 +707,7 @@ async fn poll(
     inbox: bool,
     progress: &dyn Progress,
 ) -> Result<StatusData> {
-    let started = Instant::now();
+    let mut pacer = Pacer::new(POLL_INTERVAL, PROCESSING_PATIENCE);
     let body = serde_json::json!({ "publish_id": publish_id });
     loop {
         let status: StatusData = client::call(
@@ -730,8 +723,8 @@ async fn poll(
             "SEND_TO_USER_INBOX" if inbox => return Ok(status),
             "FAILED" => return Err(publish_failed(&status.fail_reason)),
             // Anything else, including values TikTok never documented, is still processing.
-            _ if started.elapsed() > PROCESSING_PATIENCE => return Ok(status),
-            _ => tokio::time::sleep(POLL_INTERVAL).await,
+            _ if !pacer.wait().await => return Ok(status),
+            _ => {}
         }
     }
 }

@@ -213,15 +213,6 @@ pub fn split_scopes(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// A transport failure of a request core's session does not send (upload bodies), as an error.
-pub fn unreachable(what: &str, e: reqwest::Error) -> Error {
-    Error::platform(format!("cannot reach {what}"))
-        .with_source(e)
-        .with_hint(
-            "check the network connection (and platforms.youtube.base_url, if set) and try again",
-        )
-}
-
 /// An authorised session with YouTube: core's session, with the app and context at hand.
 pub struct Session<'a> {
     pub app: &'a App,
@@ -274,11 +265,6 @@ impl<'a> Session<'a> {
         request: impl Fn(&reqwest::Client, &Secret) -> reqwest::RequestBuilder,
     ) -> Result<Reply> {
         self.inner.send(what, request).await
-    }
-
-    /// The timeouts and retries every call follows.
-    pub fn policy(&self) -> &Policy {
-        self.inner.policy()
     }
 
     /// GETs a Data API path (with its query) and reads the JSON reply.

@@ -1,36 +1,32 @@
-//! YouTube's resumable upload (reference §3): open a session, save its URI, PUT chunks, and
-//! read every `308` for what the server really stored.
+//! YouTube's resumable upload (reference §3) as a [`RangeProtocol`] for core's upload engine:
+//! open a session, save its URI, PUT chunks, and read every `308` for what the server really
+//! stored.
 //!
-//! The session URI is saved in the state directory before any byte is sent, keyed by the
-//! video's canonical path, size and mtime, so running the same `keryx post youtube VIDEO`
-//! after a crash or Ctrl-C resumes that session instead of creating a second video. It is
-//! deleted once YouTube answered with the video (or refused the upload for good).
+//! The session URI is saved ([`Checkpoint`]) before any byte is sent, keyed by the video's
+//! canonical path, size and mtime, so running the same `keryx post youtube VIDEO` after a
+//! crash or Ctrl-C resumes that session instead of creating a second video. It is deleted once
+//! YouTube answered with the video (or refused the upload for good).
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use async_trait::async_trait;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
 use reqwest::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use keryx_core::http::{
-    Activity, Backoff, SILENCE, is_transient, is_transient_status, local_cause, retry_after,
-    until_silent,
-};
+use keryx_core::http::{is_transient_status, retry_after};
+use keryx_core::resume::{self, Checkpoint};
+use keryx_core::upload::{Begin, RangeProtocol, RangeReply, engine::transport_failure};
 use keryx_core::{Context, Error, Progress, Result, VideoFile};
 
 use crate::api::{ErrorEnvelope, Video, VideoInsert};
-use crate::client::{Session, unreachable};
+use crate::client::Session;
 use crate::error::{INSERT, api_error, is_rate_limit};
 
-/// Token swaps in a row without progress before giving up: a token that is refused right
-/// after a refresh will not be accepted by swapping again.
-const MAX_TOKEN_SWAPS: u32 = 3;
-/// Fresh sessions after a 404 (expired session) before giving up.
-const MAX_RESTARTS: u32 = 2;
+/// The state subdirectory saved sessions live in.
+const SESSIONS: &str = "youtube-sessions";
 
 /// What is saved per video between runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,157 +43,9 @@ pub struct SavedSession {
     pub metadata_sha256: String,
 }
 
-/// The saved-session slot of one video, locked for the life of this value so two keryx
-/// processes never feed the same session at once.
-pub struct Slot {
-    json: PathBuf,
-    lock_path: PathBuf,
-    _lock: File,
-}
-
-/// `<state>/youtube-sessions/<key>`, where the key hashes what identifies this exact file
-/// content in practice: canonical path, size and modification time.
-fn slot_paths(ctx: &Context, video: &VideoFile) -> Result<(PathBuf, PathBuf)> {
-    let dir = ctx.paths.state_subdir("youtube-sessions")?;
-    let canonical = std::fs::canonicalize(&video.path).map_err(|e| {
-        Error::input(format!("cannot resolve {}", video.path.display()))
-            .with_source(e)
-            .with_hint("check the video path")
-    })?;
-    let mtime = std::fs::metadata(&canonical)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let mut hasher = Sha256::new();
-    hasher.update(canonical.to_string_lossy().as_bytes());
-    hasher.update([0]);
-    hasher.update(video.size.to_le_bytes());
-    hasher.update(mtime.to_le_bytes());
-    let key = hex::encode(&hasher.finalize()[..16]);
-    Ok((
-        dir.join(format!("{key}.json")),
-        dir.join(format!("{key}.lock")),
-    ))
-}
-
-/// The saved session for `video`, if any, without locking (for messages before the upload).
+/// The saved session for `video`, if any (for messages before the upload).
 pub fn peek(ctx: &Context, video: &VideoFile) -> Option<SavedSession> {
-    let (json, _) = slot_paths(ctx, video).ok()?;
-    read_saved(&json).ok().flatten()
-}
-
-fn read_saved(path: &Path) -> Result<Option<SavedSession>> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::input(format!(
-                "the saved upload session {} is unreadable",
-                path.display()
-            ))
-            .with_source(e)
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::input(format!("cannot read {}", path.display())).with_source(e)),
-    }
-}
-
-impl Slot {
-    pub fn acquire(ctx: &Context, video: &VideoFile) -> Result<Slot> {
-        let (json, lock_path) = slot_paths(ctx, video)?;
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| {
-                Error::input(format!("cannot create {}", lock_path.display())).with_source(e)
-            })?;
-        match fs4::FileExt::try_lock(&lock) {
-            Ok(()) => {}
-            Err(fs4::TryLockError::WouldBlock) => {
-                return Err(Error::input(format!(
-                    "another keryx is uploading {} to YouTube right now",
-                    video.path.display()
-                ))
-                .with_hint(
-                    "wait for it to finish; running both would feed one upload session twice",
-                ));
-            }
-            Err(fs4::TryLockError::Error(e)) => {
-                return Err(
-                    Error::input(format!("cannot lock {}", lock_path.display())).with_source(e)
-                );
-            }
-        }
-        Ok(Slot {
-            json,
-            lock_path,
-            _lock: lock,
-        })
-    }
-
-    /// The saved session; an unreadable file is reported and treated as none (the worst case
-    /// is re-sending bytes: an unfinished session never becomes a video, §3.6).
-    pub fn load(&self, ctx: &Context) -> Option<SavedSession> {
-        match read_saved(&self.json) {
-            Ok(saved) => saved,
-            Err(e) => {
-                ctx.ui.warn(&format!("{e}; starting a new upload"));
-                None
-            }
-        }
-    }
-
-    /// Writes atomically (temp file + rename) with mode 0600: the URI lets anyone holding it
-    /// upload into the session.
-    pub fn save(&self, saved: &SavedSession) -> Result<()> {
-        let dir = self.json.parent().unwrap_or(Path::new("."));
-        let fail = |e: &dyn std::fmt::Display| {
-            Error::input(format!("cannot save the upload session in {}: {e}", dir.display()))
-                .with_hint("check that the state directory is writable; without it an interrupted upload cannot resume")
-        };
-        let body = serde_json::to_vec_pretty(saved).map_err(|e| fail(&e))?;
-        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
-        std::io::Write::write_all(&mut temp, &body).map_err(|e| fail(&e))?;
-        temp.as_file().sync_all().map_err(|e| fail(&e))?;
-        temp.persist(&self.json).map_err(|e| fail(&e.error))?;
-        Ok(())
-    }
-
-    /// Forgets the session: the upload finished, or YouTube refused it for good.
-    pub fn clear(&self) {
-        for path in [&self.json, &self.lock_path] {
-            if let Err(e) = std::fs::remove_file(path)
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                tracing::warn!("cannot remove {}: {e}", path.display());
-            }
-        }
-    }
-}
-
-/// What a reply to a PUT says, in the terms of §3.4–3.7.
-#[derive(Debug)]
-enum Reply {
-    /// `308`: bytes `0..stored` are on the server.
-    Incomplete {
-        stored: u64,
-        location: Option<String>,
-        wait: Option<Duration>,
-    },
-    Done(Box<Video>),
-    /// 5xx, 429, a rate limit or a dropped connection: wait, then ask where the upload stands.
-    Retry {
-        wait: Option<Duration>,
-        why: String,
-    },
-    /// 401: the access token expired.
-    Unauthorized,
-    /// 404/410: the session is gone; a new one starts from byte 0.
-    Expired,
-    /// Anything else: permanent.
-    Failed(Error),
+    resume::peek(&ctx.paths, SESSIONS, video)
 }
 
 /// The `N + 1` of `Range: bytes=0-N` (§3.4): how many bytes the server holds. `Ok(0)` when there
@@ -231,204 +79,118 @@ pub struct Upload<'a> {
 }
 
 impl Upload<'_> {
-    fn ctx(&self) -> &Context {
-        self.session.ctx
-    }
-
-    fn metadata_sha256(&self) -> String {
-        hex::encode(Sha256::digest(
-            serde_json::to_vec(self.insert).unwrap_or_default(),
-        ))
-    }
-
     /// Uploads the video, resuming a saved session when there is one, and returns the video
     /// resource YouTube created.
     pub async fn run(&self, progress: &dyn Progress) -> Result<Video> {
-        let ctx = self.ctx();
+        let ctx = self.session.ctx;
         let total = self.video.size;
-        let slot = Slot::acquire(ctx, self.video)?;
+        let checkpoint = Checkpoint::acquire(&ctx.paths, SESSIONS, "YouTube", self.video)?;
         progress.phase("uploading", Some(total));
 
-        let digest = self.metadata_sha256();
+        let digest = hex::encode(Sha256::digest(
+            serde_json::to_vec(self.insert).unwrap_or_default(),
+        ));
         let client_id = self.session.app.config.client_id.clone();
         let api = self.session.app.endpoints.api("");
         // A saved session is only worth asking about if it belongs to the same client and server.
-        let saved = slot.load(ctx).filter(|s| {
+        let saved = checkpoint.load(ctx.ui.as_ref()).filter(|s: &SavedSession| {
             let same = s.client_id == client_id && s.api == api && s.size == total;
             if !same {
                 ctx.ui.warn("a saved YouTube upload session of this file belongs to another client or server; starting a new upload");
             }
             same
         });
-        // When the details changed, the old session is still asked once: if it already finished,
-        // that video is the answer (never a second one); if not, it never becomes a video (§3.6)
-        // and a new session carries the new details.
-        let mut only_if_finished = false;
-        // A resumed session is asked where it stands before any byte is sent (§3.5).
-        let mut query_first = saved.is_some();
-        let mut uri = match saved {
+        let protocol = Resumable {
+            upload: self,
+            checkpoint,
+            digest,
+            uri: Mutex::new(String::new()),
+            only_if_finished: AtomicBool::new(false),
+        };
+        let begin = match saved {
             Some(saved) => {
-                only_if_finished = saved.metadata_sha256 != digest;
+                // When the details changed, the old session is still asked once: if it already
+                // finished, that video is the answer (never a second one); if not, it never
+                // becomes a video (§3.6) and a new session carries the new details.
+                protocol
+                    .only_if_finished
+                    .store(saved.metadata_sha256 != protocol.digest, Ordering::Relaxed);
                 ctx.ui.info(&format!(
                     "YouTube: resuming the interrupted upload of {} (session opened {})",
                     self.video.path.display(),
                     ago(saved.created_at)
                 ));
-                saved.session_uri
+                protocol.set_uri(saved.session_uri);
+                Begin::Resume
             }
-            None => self.open(&slot, &digest).await?,
+            None => {
+                protocol.open().await?;
+                Begin::Fresh
+            }
         };
+        let video =
+            keryx_core::upload::upload(&protocol, &self.video.path, total, begin, progress).await?;
+        protocol.checkpoint.clear();
+        Ok(video)
+    }
+}
 
-        let mut offset: u64 = 0;
-        let mut backoff = Backoff::default();
-        let mut swaps = 0;
-        let mut restarts = 0;
-        loop {
-            let sent_bytes = !query_first;
-            let reply = if query_first {
-                self.query(&uri).await
-            } else {
-                self.put_chunk(&uri, offset, progress).await
-            };
-            query_first = false;
-            match reply {
-                Reply::Done(video) => {
-                    if only_if_finished {
-                        ctx.ui.warn(
-                            "the interrupted upload of this file had already finished, with the title and settings of \
-                             its first run; change them in YouTube Studio if needed",
-                        );
-                    }
-                    slot.clear();
-                    progress.set_position(total);
-                    return Ok(*video);
-                }
-                Reply::Incomplete { .. } if only_if_finished => {
-                    only_if_finished = false;
-                    ctx.ui.info("YouTube: the title or settings changed since the interrupted upload; starting over with the new ones");
-                    uri = self.open(&slot, &digest).await?;
-                    offset = 0;
-                    progress.set_position(0);
-                }
-                Reply::Incomplete {
-                    stored,
-                    location,
-                    wait,
-                } => {
-                    if stored > total {
-                        slot.clear();
-                        return Err(Error::platform(format!(
-                            "YouTube says it holds {stored} bytes of a {total}-byte upload"
-                        ))
-                        .with_hint("post again; the saved session was discarded"));
-                    }
-                    let advanced = stored > offset;
-                    // Never assume a chunk arrived: resume exactly after what the server holds.
-                    offset = stored;
-                    progress.set_position(offset);
-                    if advanced {
-                        swaps = 0;
-                        backoff.reset();
-                    }
-                    if let Some(new) = location.filter(|l| *l != uri) {
-                        // §3.4: a 308 may move the session; the saved URI follows it.
-                        uri = self.resolve(&new)?;
-                        self.remember(&slot, &uri, &digest)?;
-                    }
-                    if offset == total || (sent_bytes && !advanced) {
-                        // Either every byte is there but no final reply came (ask for it, §3.5),
-                        // or the server kept none of the chunk just sent (an overlap or gap
-                        // stores nothing, §3.4): pause, longer each time, then go on from
-                        // what it holds.
-                        let delay = backoff.next_delay(wait).ok_or_else(|| {
-                            Error::platform(format!(
-                                "YouTube's upload server stopped taking bytes: it holds {offset} of {total}"
-                            ))
-                            .with_hint("run the same command again later: keryx resumes where YouTube left it")
-                        })?;
-                        tokio::time::sleep(delay).await;
-                        query_first = offset == total;
-                    } else if let Some(wait) = wait {
-                        // §3.4: a Retry-After on a 308 says when to resume.
-                        tokio::time::sleep(wait.min(Duration::from_secs(300))).await;
-                    }
-                }
-                Reply::Retry { wait, why } => {
-                    let delay = backoff.next_delay(wait).ok_or_else(|| {
-                        Error::platform(format!(
-                            "the upload to YouTube kept failing ({why}) with {offset} of {total} bytes confirmed"
-                        ))
-                        .with_hint("run the same command again: keryx resumes this upload where YouTube left it")
-                    })?;
-                    tracing::info!("YouTube upload: {why}; asking where it stands in {delay:?}");
-                    tokio::time::sleep(delay).await;
-                    query_first = true;
-                }
-                Reply::Unauthorized => {
-                    swaps += 1;
-                    if swaps > MAX_TOKEN_SWAPS {
-                        return Err(Error::platform(
-                            "YouTube keeps refusing fresh access tokens during the upload",
-                        )
-                        .with_hint(
-                            "run `keryx auth youtube` again, then the same post command to resume",
-                        ));
-                    }
-                    let rejected = self.session.current();
-                    self.session
-                        .replace(&rejected)
-                        .await
-                        .map_err(|e| resumable(e, offset, total))?;
-                    query_first = true;
-                }
-                Reply::Expired => {
-                    restarts += 1;
-                    if restarts > MAX_RESTARTS {
-                        slot.clear();
-                        return Err(
-                            Error::platform("YouTube keeps forgetting the upload session")
-                                .with_hint("post again later"),
-                        );
-                    }
-                    ctx.ui.warn("YouTube no longer knows the upload session (it expired); starting the upload again from the beginning");
-                    only_if_finished = false;
-                    uri = self.open(&slot, &digest).await?;
-                    offset = 0;
-                    progress.set_position(0);
-                }
-                Reply::Failed(error) => {
-                    // A permanent refusal is replayed to every later query (§3.5): resuming
-                    // cannot help, so the next run starts afresh.
-                    slot.clear();
-                    return Err(error);
-                }
-            }
-        }
+/// The protocol of one upload: the session it feeds, and where that session is saved.
+struct Resumable<'a> {
+    upload: &'a Upload<'a>,
+    checkpoint: Checkpoint<SavedSession>,
+    /// SHA-256 of the metadata JSON, saved with the session.
+    digest: String,
+    /// The session URI; a `308` may move it (§3.4).
+    uri: Mutex<String>,
+    /// The saved session was opened with other details: only its finished video counts.
+    only_if_finished: AtomicBool,
+}
+
+impl Resumable<'_> {
+    fn session(&self) -> &Session<'_> {
+        self.upload.session
+    }
+
+    fn uri(&self) -> String {
+        self.uri.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set_uri(&self, uri: String) {
+        *self.uri.lock().unwrap_or_else(|e| e.into_inner()) = uri;
     }
 
     /// Opens a session (§3.1) and saves its URI before any byte is sent.
-    async fn open(&self, slot: &Slot, digest: &str) -> Result<String> {
+    async fn open(&self) -> Result<()> {
         let uri = self.open_session().await?;
-        self.remember(slot, &uri, digest)?;
-        Ok(uri)
+        self.remember(uri)
     }
 
-    fn remember(&self, slot: &Slot, uri: &str, digest: &str) -> Result<()> {
-        slot.save(&SavedSession {
-            session_uri: uri.to_string(),
-            video: self.video.path.display().to_string(),
-            size: self.video.size,
+    fn remember(&self, uri: String) -> Result<()> {
+        let upload = self.upload;
+        self.checkpoint.save(&SavedSession {
+            session_uri: uri.clone(),
+            video: upload.video.path.display().to_string(),
+            size: upload.video.size,
             created_at: keryx_core::tokens::unix_now(),
-            client_id: self.session.app.config.client_id.clone(),
-            api: self.session.app.endpoints.api(""),
-            metadata_sha256: digest.to_string(),
-        })
+            client_id: self.session().app.config.client_id.clone(),
+            api: self.session().app.endpoints.api(""),
+            metadata_sha256: self.digest.clone(),
+        })?;
+        self.set_uri(uri);
+        Ok(())
     }
 
     /// A `Location` may be relative; it is taken relative to the upload endpoint.
     fn resolve(&self, location: &str) -> Result<String> {
-        let base = url::Url::parse(&self.session.app.endpoints.api("/upload/youtube/v3/videos"))
-            .map_err(|e| Error::input("the YouTube API address is not a URL").with_source(e))?;
+        let base = url::Url::parse(
+            &self
+                .session()
+                .app
+                .endpoints
+                .api("/upload/youtube/v3/videos"),
+        )
+        .map_err(|e| Error::input("the YouTube API address is not a URL").with_source(e))?;
         base.join(location).map(String::from).map_err(|e| {
             Error::platform(format!(
                 "YouTube gave an upload session address keryx cannot read: {location}"
@@ -440,21 +202,22 @@ impl Upload<'_> {
     /// `POST /upload/youtube/v3/videos?uploadType=resumable&part=snippet,status` (§3.1).
     /// Metadata problems, quota and upload limits are refused here, before any byte moves.
     async fn open_session(&self) -> Result<String> {
+        let upload = self.upload;
         let url = self
-            .session
+            .session()
             .app
             .endpoints
             .api("/upload/youtube/v3/videos?uploadType=resumable&part=snippet,status");
-        let body = serde_json::to_vec(self.insert)
+        let body = serde_json::to_vec(upload.insert)
             .map_err(|e| Error::platform("cannot encode the video metadata").with_source(e))?;
         let reply = self
-            .session
+            .session()
             .send(INSERT, |http, token| {
                 http.post(&url)
                     .bearer_auth(token.expose())
                     .header(CONTENT_TYPE, "application/json; charset=UTF-8")
-                    .header("X-Upload-Content-Length", self.video.size)
-                    .header("X-Upload-Content-Type", self.video.container.mime())
+                    .header("X-Upload-Content-Length", upload.video.size)
+                    .header("X-Upload-Content-Type", upload.video.container.mime())
                     .body(body.clone())
             })
             .await?;
@@ -472,181 +235,175 @@ impl Upload<'_> {
         }
     }
 
-    /// Asks where the upload stands: an empty PUT with `Content-Range: bytes */TOTAL` (§3.5).
-    async fn query(&self, uri: &str) -> Reply {
-        let token = self.session.current();
-        let sent = self
-            .ctx()
-            .http
-            .put(uri)
-            .timeout(self.session.policy().reply_timeout)
-            .bearer_auth(token.expose())
-            .header(CONTENT_LENGTH, 0)
-            .header(CONTENT_RANGE, format!("bytes */{}", self.video.size))
-            .send()
-            .await;
-        match sent {
-            Ok(response) => {
-                self.classify(response, "asking YouTube where the upload stands")
-                    .await
-            }
-            Err(e) => network_failure(e),
-        }
-    }
-
-    /// PUTs the chunk starting at `offset`: a multiple of 256 KiB unless it is the last (§3.3).
-    async fn put_chunk(&self, uri: &str, offset: u64, progress: &dyn Progress) -> Reply {
-        let total = self.video.size;
-        let length = self.chunk_size.min(total - offset);
-        if length == 0 {
-            return Reply::Retry {
-                wait: None,
-                why: "nothing left to send".into(),
-            };
-        }
-        let activity = Activity::new();
-        let touch = activity.clone();
-        let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let counter = sent.clone();
-        let body = match keryx_core::upload::file_range_body(
-            &self.video.path,
-            offset,
-            length,
-            Some(Arc::new(move |n| {
-                touch.touch();
-                counter.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-            })),
-        ) {
-            Ok(body) => body,
-            Err(e) => return Reply::Failed(e),
-        };
-        let token = self.session.current();
-        let request = self
-            .ctx()
-            .http
-            .put(uri)
-            .bearer_auth(token.expose())
-            .header(CONTENT_TYPE, self.video.container.mime())
-            .header(CONTENT_LENGTH, length)
-            .header(
-                CONTENT_RANGE,
-                format!("bytes {}-{}/{}", offset, offset + length - 1, total),
-            )
-            .body(body)
-            .send();
-        let exchange = until_silent(&activity, SILENCE, request);
-        tokio::pin!(exchange);
-        let mut tick = tokio::time::interval(Duration::from_millis(200));
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut exchange => break outcome,
-                _ = tick.tick() => progress.set_position(offset + sent.load(std::sync::atomic::Ordering::Relaxed).min(length)),
-            }
-        };
-        match outcome {
-            Err(stalled) => Reply::Retry {
-                wait: None,
-                why: stalled.to_string(),
-            },
-            Ok(Err(e)) => network_failure(e),
-            Ok(Ok(response)) => self.classify(response, "a chunk of the upload").await,
-        }
-    }
-
-    async fn classify(&self, response: Response, what: &str) -> Reply {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let wait = retry_after(&headers);
-        if status == StatusCode::PERMANENT_REDIRECT {
-            let range = headers.get(RANGE).and_then(|v| v.to_str().ok());
-            return match stored_bytes(range) {
-                Ok(stored) => Reply::Incomplete {
-                    stored,
-                    location: headers
-                        .get(LOCATION)
-                        .and_then(|v| v.to_str().ok())
-                        .map(String::from),
-                    wait,
-                },
-                Err(why) => Reply::Failed(
+    /// A `308`: how much is stored, and where the session lives now.
+    fn incomplete(&self, headers: &reqwest::header::HeaderMap) -> RangeReply<Video> {
+        let range = headers.get(RANGE).and_then(|v| v.to_str().ok());
+        let stored = match stored_bytes(range) {
+            Ok(stored) => stored,
+            Err(why) => {
+                return RangeReply::Failed(
                     Error::platform(format!(
                         "YouTube's upload server answered with an unreadable {why}"
                     ))
                     .with_hint("post again; if it persists, report it"),
-                ),
-            };
+                );
+            }
+        };
+        let moved = headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .filter(|l| *l != self.uri());
+        if let Some(new) = moved {
+            // §3.4: a 308 may move the session; the saved URI follows it.
+            if let Err(e) = self.resolve(new).and_then(|uri| self.remember(uri)) {
+                return RangeReply::Failed(e);
+            }
+        }
+        RangeReply::Stored {
+            stored,
+            retry_after: retry_after(headers),
+        }
+    }
+
+    /// A `200`/`201`: the video resource.
+    fn finished(&self, body: &[u8]) -> RangeReply<Video> {
+        match serde_json::from_slice::<Video>(body) {
+            Ok(video) if !video.id.is_empty() => {
+                if self.only_if_finished.swap(false, Ordering::Relaxed) {
+                    self.session().ctx.ui.warn(
+                        "the interrupted upload of this file had already finished, with the title and settings of \
+                         its first run; change them in YouTube Studio if needed",
+                    );
+                }
+                RangeReply::Done(video)
+            }
+            Ok(_) => RangeReply::Failed(
+                Error::platform("YouTube finished the upload but its reply names no video")
+                    .with_hint("look for the video in YouTube Studio before posting again"),
+            ),
+            Err(e) => RangeReply::Failed(
+                Error::platform("YouTube finished the upload but keryx cannot read its reply")
+                    .with_source(e)
+                    .with_hint("look for the video in YouTube Studio before posting again"),
+            ),
+        }
+    }
+}
+
+#[async_trait]
+impl RangeProtocol for Resumable<'_> {
+    type Done = Video;
+
+    fn server(&self) -> String {
+        "YouTube's upload server".into()
+    }
+
+    /// A multiple of 256 KiB unless it is the last (§3.3).
+    fn range_len(&self, offset: u64, total: u64) -> u64 {
+        self.upload.chunk_size.min(total - offset)
+    }
+
+    fn send_range(&self, offset: u64, len: u64, total: u64) -> reqwest::RequestBuilder {
+        let token = self.session().current();
+        self.session()
+            .ctx
+            .http
+            .put(self.uri())
+            .bearer_auth(token.expose())
+            .header(CONTENT_TYPE, self.upload.video.container.mime())
+            .header(
+                CONTENT_RANGE,
+                format!("bytes {}-{}/{}", offset, offset + len - 1, total),
+            )
+    }
+
+    /// An empty PUT with `Content-Range: bytes */TOTAL` (§3.5).
+    fn status_request(&self, total: u64) -> Option<reqwest::RequestBuilder> {
+        let token = self.session().current();
+        Some(
+            self.session()
+                .ctx
+                .http
+                .put(self.uri())
+                .bearer_auth(token.expose())
+                .header(CONTENT_LENGTH, 0)
+                .header(CONTENT_RANGE, format!("bytes */{total}")),
+        )
+    }
+
+    async fn read(&self, sent: Option<(u64, u64)>, response: Response) -> RangeReply<Video> {
+        let status = response.status();
+        let headers = response.headers().clone();
+        if status == StatusCode::PERMANENT_REDIRECT {
+            if sent.is_none() && self.only_if_finished.swap(false, Ordering::Relaxed) {
+                self.session().ctx.ui.info("YouTube: the title or settings changed since the interrupted upload; starting over with the new ones");
+                return match self.open().await {
+                    Ok(()) => RangeReply::Stored {
+                        stored: 0,
+                        retry_after: None,
+                    },
+                    Err(e) => RangeReply::Failed(e),
+                };
+            }
+            return self.incomplete(&headers);
         }
         let body = match response.bytes().await {
             Ok(body) => body,
-            Err(e) => return network_failure(e),
+            Err(e) => return transport_failure(self, e),
         };
         if status == StatusCode::OK || status == StatusCode::CREATED {
-            return match serde_json::from_slice::<Video>(&body) {
-                Ok(video) if !video.id.is_empty() => Reply::Done(Box::new(video)),
-                Ok(_) => Reply::Failed(
-                    Error::platform("YouTube finished the upload but its reply names no video")
-                        .with_hint("look for the video in YouTube Studio before posting again"),
-                ),
-                Err(e) => Reply::Failed(
-                    Error::platform("YouTube finished the upload but keryx cannot read its reply")
-                        .with_source(e)
-                        .with_hint("look for the video in YouTube Studio before posting again"),
-                ),
-            };
+            return self.finished(&body);
         }
         let text = String::from_utf8_lossy(&body);
         let envelope: Option<ErrorEnvelope> = serde_json::from_slice(&body).ok();
         let reason = envelope.as_ref().map(|e| e.reason()).unwrap_or("");
         match status {
-            StatusCode::UNAUTHORIZED => Reply::Unauthorized,
-            StatusCode::NOT_FOUND | StatusCode::GONE => Reply::Expired,
+            StatusCode::UNAUTHORIZED => RangeReply::TokenInvalid,
+            StatusCode::NOT_FOUND | StatusCode::GONE => RangeReply::Expired,
             s if is_transient_status(s)
                 || s == StatusCode::TOO_MANY_REQUESTS
                 || is_rate_limit(reason) =>
             {
-                Reply::Retry {
-                    wait,
+                RangeReply::Retry {
+                    retry_after: retry_after(&headers),
                     why: format!("HTTP {s} {reason}").trim().to_string(),
                 }
             }
-            s => Reply::Failed(api_error(what, s, envelope.as_ref(), &text)),
+            s => {
+                // A permanent refusal is replayed to every later query (§3.5): resuming
+                // cannot help, so the next run starts afresh.
+                self.checkpoint.clear();
+                let what = if sent.is_some() {
+                    "a chunk of the upload"
+                } else {
+                    "asking YouTube where the upload stands"
+                };
+                RangeReply::Failed(api_error(what, s, envelope.as_ref(), &text))
+            }
         }
     }
-}
 
-fn network_failure(e: reqwest::Error) -> Reply {
-    if let Some(local) = local_cause(&e) {
-        // The file changed under keryx: the next run must start afresh with the final file.
-        return Reply::Failed(
-            Error::input(local.message().to_string()).with_hint(
-                local
-                    .hint()
-                    .unwrap_or("run the command again once the file is final")
-                    .to_string(),
-            ),
-        );
+    async fn reauthorise(&self) -> Result<()> {
+        let rejected = self.session().current();
+        self.session().replace(&rejected).await.map_err(|e| {
+            let then = "then run the same `keryx post` command: it resumes the upload";
+            let hint = match e.hint() {
+                Some(hint) => format!("{hint}; {then}"),
+                None => then.to_string(),
+            };
+            e.with_hint(hint)
+        })
     }
-    if is_transient(&e) {
-        Reply::Retry {
-            wait: None,
-            why: format!("connection lost: {e}"),
-        }
-    } else {
-        Reply::Failed(unreachable("YouTube's upload server", e))
-    }
-}
 
-/// An error that stops an upload whose session is kept: the hint also says that the same
-/// command resumes it, so the user does not think the bytes sent so far are lost.
-fn resumable(e: Error, offset: u64, total: u64) -> Error {
-    let then = format!(
-        "then run the same `keryx post` command: it resumes the upload ({offset} of {total} bytes are on YouTube)"
-    );
-    let hint = match e.hint() {
-        Some(hint) => format!("{hint}; {then}"),
-        None => then,
-    };
-    e.with_hint(hint)
+    async fn restart(&self) -> Result<()> {
+        self.session().ctx.ui.warn("YouTube no longer knows the upload session (it expired); starting the upload again from the beginning");
+        self.only_if_finished.store(false, Ordering::Relaxed);
+        self.open().await
+    }
+
+    fn hint_on_give_up(&self) -> &'static str {
+        "run the same command again: keryx resumes this upload where YouTube left it"
+    }
 }
 
 fn ago(when: i64) -> String {

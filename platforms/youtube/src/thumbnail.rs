@@ -4,16 +4,21 @@
 //!
 //! A thumbnail that cannot be set never costs the video: the outcome is a note for the report.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use async_trait::async_trait;
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::header::CONTENT_TYPE;
 
-use keryx_core::http::{Backoff, SILENCE, is_transient, is_transient_status, local_cause};
-use keryx_core::{Error, Progress, Result};
+use keryx_core::http::is_transient_status;
+use keryx_core::poll::Pacer;
+use keryx_core::upload::{Begin, RangeProtocol, RangeReply};
+use keryx_core::{Error, NoProgress, Progress, Result};
 
 use crate::api::{ErrorEnvelope, Video, VideoList};
-use crate::client::{Session, unreachable};
+use crate::client::Session;
 use crate::error::{api_error, is_rate_limit};
 use crate::rules::Thumbnail;
 
@@ -21,8 +26,8 @@ use crate::rules::Thumbnail;
 const PROCESSING_PATIENCE: Duration = Duration::from_secs(10 * 60);
 
 /// The least time between two processing polls: each costs 1 unit of the shared quota (§5.2).
-/// Passed to [`Backoff::next_delay`] as the wait the protocol asks for, so the test schedule
-/// (`KERYX_RETRY_BASE_MS`) shortens it like any other.
+/// A [`Pacer`] slowing when stuck waits at least this long, and the test schedule
+/// (`KERYX_RETRY_BASE_MS`) shortens it like any other wait.
 const POLL_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Sets `thumbnail` on `video`, first waiting for its processing when it is a Short. Returns
@@ -89,20 +94,19 @@ enum Processing {
 }
 
 /// Polls `videos.list?part=status,processingDetails` (§4.3) until processing ends, or until
-/// keryx stops waiting: after [`PROCESSING_PATIENCE`], or once the core backoff runs out of
-/// attempts without the processed share moving (a video that is stuck or queued for long).
-/// Progress resets the backoff, and the share processed is shown as the phase's status.
+/// keryx stops waiting: after [`PROCESSING_PATIENCE`], or once the pacer has seen too many
+/// polls without the processed share moving (a video that is stuck or queued for long).
+/// Progress brings the pacer back to its pace, and the share processed is shown as the phase's status.
 async fn wait_for_processing(
     session: &Session<'_>,
     video: &mut Video,
     progress: &dyn Progress,
 ) -> Result<Processing> {
-    let started = Instant::now();
     let path = format!(
         "/youtube/v3/videos?part=status,processingDetails&id={}",
         url::form_urlencoded::byte_serialize(video.id.as_bytes()).collect::<String>()
     );
-    let mut pacing = Backoff::default();
+    let mut pacer = Pacer::new(POLL_INTERVAL, PROCESSING_PATIENCE).slowing_when_stuck();
     // The share processed can go backwards (§4.3): only a new high counts as progress.
     let mut most_processed = None;
     loop {
@@ -132,83 +136,94 @@ async fn wait_for_processing(
         }
         if share.parts_processed() > most_processed {
             most_processed = share.parts_processed();
-            pacing.reset();
+            pacer.progressed();
         }
-        let waited = started.elapsed();
-        if waited >= PROCESSING_PATIENCE {
-            return Ok(Processing::StillRunning(waited));
-        }
-        match pacing.next_delay(Some(POLL_INTERVAL)) {
-            Some(delay) => tokio::time::sleep(delay).await,
-            None => return Ok(Processing::StillRunning(started.elapsed())),
+        if !pacer.wait().await {
+            return Ok(Processing::StillRunning(pacer.waited()));
         }
     }
 }
 
-/// thumbnails.set (§7): the image in one POST, streamed from its file. `404 videoNotFound`
-/// right after an upload may mean the video is not yet visible to the thumbnail service
-/// (unverified), so it is retried a few times like a transient failure.
+/// thumbnails.set (§7): the image in one POST, streamed from its file through core's upload
+/// engine (one range, no status request: a fault re-sends it).
 async fn set(session: &Session<'_>, video_id: &str, thumbnail: &Thumbnail) -> Result<()> {
     let url = session.app.endpoints.api(&format!(
         "/upload/youtube/v3/thumbnails/set?videoId={}",
         url::form_urlencoded::byte_serialize(video_id.as_bytes()).collect::<String>()
     ));
-    let mut backoff = Backoff::default();
-    let mut swapped = false;
-    loop {
-        let token = session.current();
-        let body = keryx_core::upload::file_range_body(&thumbnail.path, 0, thumbnail.size, None)?;
-        let sent = session
+    let protocol = SetThumbnail {
+        session,
+        url,
+        mime: thumbnail.mime,
+        not_found: AtomicU32::new(0),
+    };
+    keryx_core::upload::upload(
+        &protocol,
+        &thumbnail.path,
+        thumbnail.size,
+        Begin::Fresh,
+        &NoProgress,
+    )
+    .await
+}
+
+/// How many `404 videoNotFound` answers are taken for "not visible to the thumbnail service
+/// yet" (unverified) before one is believed.
+const NOT_FOUND_RETRIES: u32 = 3;
+
+struct SetThumbnail<'a> {
+    session: &'a Session<'a>,
+    url: String,
+    mime: &'static str,
+    not_found: AtomicU32,
+}
+
+#[async_trait]
+impl RangeProtocol for SetThumbnail<'_> {
+    type Done = ();
+
+    fn server(&self) -> String {
+        "YouTube's thumbnail service".into()
+    }
+
+    fn send_range(&self, _offset: u64, _len: u64, _total: u64) -> reqwest::RequestBuilder {
+        let token = self.session.current();
+        self.session
             .ctx
             .http
-            .post(&url)
-            // A body of up to 50 MiB: the silence limit of uploads, not the API reply timeout.
-            .timeout(SILENCE)
+            .post(&self.url)
             .bearer_auth(token.expose())
-            .header(CONTENT_TYPE, thumbnail.mime)
-            .header(CONTENT_LENGTH, thumbnail.size)
-            .body(body)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(e) => {
-                if let Some(local) = local_cause(&e) {
-                    return Err(Error::input(local.message().to_string())
-                        .with_hint("leave the thumbnail file alone until keryx has set it"));
-                }
-                if is_transient(&e)
-                    && let Some(delay) = backoff.next_delay(None)
-                {
-                    tokio::time::sleep(delay).await;
-                    continue;
-                }
-                return Err(unreachable("YouTube", e));
-            }
-        };
+            .header(CONTENT_TYPE, self.mime)
+    }
+
+    async fn read(&self, _sent: Option<(u64, u64)>, response: reqwest::Response) -> RangeReply<()> {
         let status = response.status();
         if status.is_success() {
-            return Ok(());
+            return RangeReply::Done(());
         }
         let wait = keryx_core::http::retry_after(response.headers());
         let text = response.text().await.unwrap_or_default();
         let envelope: Option<ErrorEnvelope> = serde_json::from_str(&text).ok();
         let reason = envelope.as_ref().map(|e| e.reason()).unwrap_or("");
-        if status == StatusCode::UNAUTHORIZED && !swapped {
-            swapped = true;
-            session.replace(&token).await?;
-            continue;
+        if status == StatusCode::UNAUTHORIZED {
+            return RangeReply::TokenInvalid;
         }
-        let retry = is_transient_status(status)
-            || is_rate_limit(reason)
-            || (status == StatusCode::NOT_FOUND
-                && reason == "videoNotFound"
-                && backoff.failures() < 3);
-        if retry && let Some(delay) = backoff.next_delay(wait) {
-            tracing::info!("thumbnails.set answered {status} {reason}; retrying in {delay:?}");
-            tokio::time::sleep(delay).await;
-            continue;
+        let not_yet_visible = status == StatusCode::NOT_FOUND
+            && reason == "videoNotFound"
+            && self.not_found.fetch_add(1, Ordering::Relaxed) < NOT_FOUND_RETRIES;
+        if is_transient_status(status) || is_rate_limit(reason) || not_yet_visible {
+            return RangeReply::Retry {
+                retry_after: wait,
+                why: format!("thumbnails.set answered {status} {reason}")
+                    .trim()
+                    .to_string(),
+            };
         }
-        return Err(api_error("the thumbnail", status, envelope.as_ref(), &text));
+        RangeReply::Failed(api_error("the thumbnail", status, envelope.as_ref(), &text))
+    }
+
+    async fn reauthorise(&self) -> Result<()> {
+        let rejected = self.session.current();
+        self.session.replace(&rejected).await
     }
 }

@@ -2,16 +2,16 @@
 //! upload that streams from disk and retries a chunk after a 5xx or a dropped connection.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
 
-use keryx_core::http::{Backoff, is_transient, is_transient_status, local_cause};
+use keryx_core::http::is_transient_status;
 use keryx_core::session::{Session, Start};
 use keryx_core::tokens::TokenStore;
+use keryx_core::upload::engine::transport_failure;
+use keryx_core::upload::{Begin, RangeProtocol, RangeReply};
 use keryx_core::{
     Context, Error, Metadata, PostReport, PreparedPost, Progress, Result, Secret, VideoFile,
 };
@@ -108,13 +108,6 @@ struct Published {
     url: String,
 }
 
-/// One chunk's outcome.
-enum Chunk {
-    /// The server now holds this many bytes.
-    Received(u64),
-    Done(Published),
-}
-
 #[async_trait]
 impl PreparedPost for FixturePost {
     fn describe(&self) -> Vec<(String, String)> {
@@ -146,59 +139,26 @@ impl PreparedPost for FixturePost {
         let url = self
             .config
             .endpoint(&format!("/fixture/v1/uploads/{}", started.upload_id));
-        let mut offset = 0u64;
-        let mut backoff = Backoff::default();
-        loop {
-            let len = started.chunk_size.min(self.size - offset);
-            match self
-                .put_chunk(ctx, &url, &token, offset, len, progress)
-                .await
-            {
-                Ok(Chunk::Done(published)) => {
-                    progress.set_position(self.size);
-                    return Ok(PostReport {
-                        platform: PLATFORM.into(),
-                        status: "published".into(),
-                        id: Some(published.video_id),
-                        url: Some(published.url),
-                        account: Some(self.account.clone()),
-                        ..PostReport::default()
-                    });
-                }
-                Ok(Chunk::Received(received)) => {
-                    if received > offset {
-                        backoff.reset();
-                    }
-                    if received >= self.size {
-                        return Err(Error::platform(
-                            "the fixture service holds every byte but did not publish",
-                        ));
-                    }
-                    offset = received;
-                    progress.set_position(offset);
-                }
-                Err(Retry(error)) => {
-                    let Some(delay) = backoff.next_delay(None) else {
-                        return Err(error.context("fixture upload gave up after retries"));
-                    };
-                    tracing::info!(
-                        "fixture: chunk at {offset} failed ({error}); retrying in {delay:?}"
-                    );
-                    tokio::time::sleep(delay).await;
-                    progress.set_position(offset);
-                }
-                Err(Fatal(error)) => return Err(error),
-            }
-        }
+        let protocol = ChunkUpload {
+            ctx,
+            post: &self,
+            url,
+            token,
+            chunk_size: started.chunk_size,
+        };
+        let published =
+            keryx_core::upload::upload(&protocol, &self.path, self.size, Begin::Fresh, progress)
+                .await?;
+        Ok(PostReport {
+            platform: PLATFORM.into(),
+            status: "published".into(),
+            id: Some(published.video_id),
+            url: Some(published.url),
+            account: Some(self.account.clone()),
+            ..PostReport::default()
+        })
     }
 }
-
-/// Why a chunk failed: worth another try, or not.
-enum Failure {
-    Retry(Error),
-    Fatal(Error),
-}
-use Failure::{Fatal, Retry};
 
 impl FixturePost {
     async fn start(&self, session: &Session<'_, FixtureApi>) -> Result<Started> {
@@ -220,81 +180,79 @@ impl FixturePost {
                 .with_source(e)
         })
     }
-
-    async fn put_chunk(
-        &self,
-        ctx: &Context,
-        url: &str,
-        token: &Secret,
-        offset: u64,
-        len: u64,
-        progress: &dyn Progress,
-    ) -> std::result::Result<Chunk, Failure> {
-        let sent = Arc::new(AtomicU64::new(0));
-        let counter = sent.clone();
-        let on_bytes: keryx_core::upload::OnBytes = Arc::new(move |n| {
-            counter.fetch_add(n, Ordering::Relaxed);
-        });
-        let body = keryx_core::upload::file_range_body(&self.path, offset, len, Some(on_bytes))
-            .map_err(Fatal)?;
-        let last = offset + len - 1;
-        let response = ctx
-            .http
-            .put(url)
-            .bearer_auth(token.expose())
-            .header(reqwest::header::CONTENT_LENGTH, len)
-            .header(reqwest::header::CONTENT_TYPE, self.mime)
-            .header(
-                reqwest::header::CONTENT_RANGE,
-                format!("bytes {offset}-{last}/{}", self.size),
-            )
-            .body(body)
-            .send()
-            .await;
-        progress.set_position(offset + sent.load(Ordering::Relaxed));
-        let response = match response {
-            Ok(response) => response,
-            Err(e) => {
-                if let Some(local) = local_cause(&e) {
-                    return Err(Fatal(Error::input(local.to_string())));
-                }
-                let error = Error::platform("the fixture upload connection failed").with_source(e);
-                return Err(if is_transient_error(&error) {
-                    Retry(error)
-                } else {
-                    Fatal(error)
-                });
-            }
-        };
-        let status = response.status();
-        let bytes = response.bytes().await.unwrap_or_default();
-        match status.as_u16() {
-            201 => serde_json::from_slice(&bytes)
-                .map(Chunk::Done)
-                .map_err(|e| {
-                    Fatal(
-                        Error::platform("the fixture publish reply is not what keryx expects")
-                            .with_source(e),
-                    )
-                }),
-            // 200: the chunk is stored; 416: the server is elsewhere and says where.
-            200 | 416 => serde_json::from_slice::<Received>(&bytes)
-                .map(|r| Chunk::Received(r.received))
-                .map_err(|e| {
-                    Fatal(
-                        Error::platform("the fixture chunk reply is not what keryx expects")
-                            .with_source(e),
-                    )
-                }),
-            _ if is_transient_status(status) => Err(Retry(service_error(status, &bytes))),
-            _ => Err(Fatal(service_error(status, &bytes))),
-        }
-    }
 }
 
-/// `is_transient` for the reqwest error inside a keryx error.
-fn is_transient_error(error: &Error) -> bool {
-    std::error::Error::source(error)
-        .and_then(|s| s.downcast_ref::<reqwest::Error>())
-        .is_some_and(is_transient)
+/// The fixture service's chunk protocol: `PUT` ranges in order, `200 {"received": N}` for a
+/// stored chunk, `416` with the same body when the server is elsewhere, `201` with the video.
+struct ChunkUpload<'a> {
+    ctx: &'a Context,
+    post: &'a FixturePost,
+    url: String,
+    token: Secret,
+    chunk_size: u64,
+}
+
+#[async_trait]
+impl RangeProtocol for ChunkUpload<'_> {
+    type Done = Published;
+
+    fn server(&self) -> String {
+        "the fixture upload service".into()
+    }
+
+    fn range_len(&self, offset: u64, total: u64) -> u64 {
+        self.chunk_size.min(total - offset)
+    }
+
+    fn send_range(&self, offset: u64, len: u64, total: u64) -> reqwest::RequestBuilder {
+        let last = offset + len - 1;
+        self.ctx
+            .http
+            .put(&self.url)
+            .bearer_auth(self.token.expose())
+            .header(reqwest::header::CONTENT_TYPE, self.post.mime)
+            .header(
+                reqwest::header::CONTENT_RANGE,
+                format!("bytes {offset}-{last}/{total}"),
+            )
+    }
+
+    async fn read(
+        &self,
+        _sent: Option<(u64, u64)>,
+        response: reqwest::Response,
+    ) -> RangeReply<Published> {
+        let status = response.status();
+        let bytes = match response.bytes().await {
+            Ok(bytes) => bytes,
+            Err(e) => return transport_failure(self, e),
+        };
+        let unreadable = |what: &str, e: serde_json::Error| {
+            RangeReply::Failed(
+                Error::platform(format!(
+                    "the fixture {what} reply is not what keryx expects"
+                ))
+                .with_source(e),
+            )
+        };
+        match status.as_u16() {
+            201 => match serde_json::from_slice(&bytes) {
+                Ok(published) => RangeReply::Done(published),
+                Err(e) => unreadable("publish", e),
+            },
+            // 200: the chunk is stored; 416: the server is elsewhere and says where.
+            200 | 416 => match serde_json::from_slice::<Received>(&bytes) {
+                Ok(r) => RangeReply::Stored {
+                    stored: r.received,
+                    retry_after: None,
+                },
+                Err(e) => unreadable("chunk", e),
+            },
+            _ if is_transient_status(status) => RangeReply::Retry {
+                retry_after: None,
+                why: service_error(status, &bytes).to_string(),
+            },
+            _ => RangeReply::Failed(service_error(status, &bytes)),
+        }
+    }
 }

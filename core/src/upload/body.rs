@@ -1,15 +1,4 @@
-//! Streaming request bodies from a byte range of a file on disk.
-//!
-//! [`file_range_body`] turns `len` bytes of a file at `offset` into a [`reqwest::Body`] that
-//! reads 256 KiB at a time as the connection asks for more, so memory stays flat whether the
-//! range is 5 MB or 4 GB. The body reports its exact length to the HTTP stack, so even a
-//! caller who forgets `Content-Length` never gets `Transfer-Encoding: chunked`, which TikTok's
-//! upload servers refuse. Callers still set `Content-Length` explicitly, as the APIs document.
-//!
-//! If the file turns out shorter than the range while it is being sent (edited, replaced or
-//! truncated mid-upload), the body fails with an [`Error::input`] that reqwest returns as the
-//! cause of its error; [`crate::http::local_cause`] gets it back and
-//! [`crate::http::is_transient`] knows not to retry it.
+//! Streaming a byte range of a file on disk as a request body (see [`file_range_body`]).
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
