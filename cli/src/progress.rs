@@ -51,6 +51,29 @@ enum Display {
     Lines(Lines),
 }
 
+/// The last line of a platform's progress: the result and how long it took.
+impl keryx_core::post::Tracker for Tracker {
+    fn ended(
+        &self,
+        result: &keryx_core::Result<keryx_core::PostReport>,
+        elapsed: std::time::Duration,
+    ) {
+        let seconds = elapsed.as_secs_f64();
+        match result {
+            Ok(report) => self.succeeded(&format!(
+                "posted ({}) in {seconds:.1} s{}",
+                report.status,
+                report
+                    .url
+                    .as_deref()
+                    .map(|u| format!(": {u}"))
+                    .unwrap_or_default()
+            )),
+            Err(e) => self.failed(&format!("failed after {seconds:.1} s: {e}")),
+        }
+    }
+}
+
 impl Tracker {
     /// The post went through: the bar ends green with `summary`, a log gets one line.
     pub fn succeeded(&self, summary: &str) {

@@ -8,10 +8,15 @@
 //! - [`oauth`]: PKCE, the loopback capture, the pasted-URL fallback and `--code`.
 //! - [`http`] and [`session`]: the shared client, the one retry policy (reply timeout, backoff,
 //!   rate limits, a budget per call) and the authorised session every API call goes through.
-//! - [`upload`]: streaming chunk bodies from disk.
+//! - [`upload`]: the range-upload engine every upload goes through, and its streaming body;
+//!   [`poll`]: the pace of processing-status polls.
 //! - [`media`]: what a video file is (container, duration, size), read from its header.
 //! - [`metadata`]: what to say about a video, from flags and the `VIDEO.keryx.yaml` sidecar;
 //!   [`options`]: the posting options each platform declares as data.
+//! - [`resume`]: what an interrupted post needs to go on where it stopped (a session URI,
+//!   an uploaded blob, a container), kept per file between runs.
+//! - [`post`]: the post job (preflight, ledger rules, parallel publishing, outcomes) that
+//!   `keryx post` renders.
 //! - [`ledger`]: the append-only record of post attempts that keeps reruns from posting twice;
 //!   [`claim`]: the cross-process lock that keeps two concurrent runs from doing so.
 //! - [`emulator`]: the contract for platform fakes and a server that runs them.
@@ -32,6 +37,9 @@ pub mod oauth;
 pub mod options;
 pub mod paths;
 pub mod platform;
+pub mod poll;
+pub mod post;
+pub mod resume;
 pub mod secret;
 pub mod secrets;
 pub mod session;

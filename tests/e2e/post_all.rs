@@ -261,7 +261,7 @@ fn a_failure_does_not_stop_the_others_and_a_rerun_posts_only_what_is_missing() {
     // An explicit `keryx post <platform>` posts again, and says the ledger had it.
     home.run(&["post", "youtube", &video, "--yes", "--title", "Again"])
         .expect_code(0)
-        .expect_stderr("the ledger already held this video on YouTube");
+        .expect_stdout("the ledger already held this video on YouTube");
     assert_eq!(youtube_videos(&emulator), 2);
 }
 
@@ -281,7 +281,7 @@ fn force_posts_again() {
     }
     for platform in PLATFORMS {
         let notes = entry(&results, platform)["notes"].to_string();
-        assert!(notes.contains("posted again (--force)"), "{notes}");
+        assert!(notes.contains("posted again as asked"), "{notes}");
     }
     assert_eq!(tiktok_posts(&emulator), 2);
     assert_eq!(youtube_videos(&emulator), 2);
