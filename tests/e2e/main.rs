@@ -8,9 +8,6 @@ mod docs;
 mod emulator_cli;
 #[path = "../../core/tests/support/ffmpeg.rs"]
 mod ffmpeg;
-mod keychain;
-#[path = "../../core/tests/support/keyring_session.rs"]
-mod keyring_session;
 mod media;
 mod post_all;
 mod shell;

@@ -47,6 +47,8 @@ struct Knobs {
     chunk_size: Option<u64>,
     fail_uploads_with_5xx: Option<Vec<u64>>,
     drop_connection_on_upload: Option<Vec<u64>>,
+    /// Forget every refresh token issued so far, as when the user revokes keryx's access.
+    revoke_refresh_tokens: Option<bool>,
 }
 
 struct Settings {
@@ -190,6 +192,9 @@ impl Emulator for FixtureEmulator {
         if let Some(v) = knobs.drop_connection_on_upload {
             s.drop_connection_on_upload = v;
         }
+        if knobs.revoke_refresh_tokens == Some(true) {
+            inner.refresh.clear();
+        }
         Ok(())
     }
 
@@ -232,7 +237,7 @@ impl Emulator for FixtureEmulator {
             post_args: &[],
             token_path: "/fixture/oauth/token",
             api_call: ("POST", "/fixture/v1/uploads"),
-            revoke_authorisation: None,
+            revoke_authorisation: Some("revoke_refresh_tokens: true\n"),
         }
     }
 }

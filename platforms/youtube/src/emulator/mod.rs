@@ -28,6 +28,7 @@ mod api;
 mod knobs;
 mod metadata;
 mod oauth;
+mod session;
 mod state;
 mod upload;
 mod wire;
@@ -148,11 +149,11 @@ impl Emulator for YouTubeEmulator {
             )
             .route(
                 "/upload/youtube/v3/videos",
-                post(upload::initiate).put(upload::put),
+                post(session::initiate).put(upload::put),
             )
             .route(
                 "/resumable/upload/youtube/v3/videos",
-                post(upload::initiate),
+                post(session::initiate),
             )
             .route(
                 "/upload/youtube/v3/thumbnails/set",

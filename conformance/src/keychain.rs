@@ -2,8 +2,8 @@
 //! a platform's token across auth and two posts (TikTok rotates it on every post), and nothing
 //! lands in the config file. Run for every platform by the conformance suite.
 
-use crate::conformance::{post_args, profile, setup};
 use crate::keyring_session::{KeyringSession, skip_or_fail};
+use crate::suite::{post_args, profile, setup};
 use crate::support::*;
 
 pub fn tokens_live_in_the_keychain(platform: &str) {
