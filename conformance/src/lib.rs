@@ -15,7 +15,8 @@
 //! Each flow becomes its own `#[test]` in a module named after the platform: authorisation by
 //! loopback, pasted URL and `--code` from a second process, a declined one, stray callbacks, a
 //! multi-range upload, a 5xx and a dropped connection mid-upload, a stalled token request and
-//! API call, a server that never answers (exit 1 naming the timeout), a revoked authorisation
+//! API call and upload, a server that never answers (exit 1 naming the timeout), a rate limit
+//! that outlasts the retry budget (exit 1 naming the limit), a revoked authorisation
 //! (exit 4), bad videos and a missing secret (exit 2), no secret in any output, tokens in a
 //! real Secret Service, and authorisation in a real headless Chromium. Flows whose tool is
 //! missing (Chromium, gnome-keyring) skip loudly, and fail under `CI=true`. What differs
@@ -101,6 +102,12 @@ macro_rules! conformance {
             fn a_stalled_api_call_is_retried() { init(); $crate::suite::a_stalled_api_call_is_retried(ID) }
             #[test]
             fn a_server_that_never_answers_ends_in_exit_1() { init(); $crate::suite::a_server_that_never_answers_ends_in_exit_1(ID) }
+            #[test]
+            fn a_stalled_upload_is_resumed() { init(); $crate::suite::a_stalled_upload_is_resumed(ID) }
+            #[test]
+            fn an_upload_server_that_never_answers_ends_in_exit_1() { init(); $crate::suite::an_upload_server_that_never_answers_ends_in_exit_1(ID) }
+            #[test]
+            fn a_persistent_rate_limit_ends_in_exit_1_naming_the_limit() { init(); $crate::suite::a_persistent_rate_limit_ends_in_exit_1_naming_the_limit(ID) }
             #[test]
             fn a_revoked_authorisation_ends_in_exit_4() { init(); $crate::suite::a_revoked_authorisation_ends_in_exit_4(ID) }
             #[test]

@@ -461,6 +461,58 @@ pub fn a_server_that_never_answers_ends_in_exit_1(platform: &str) {
     }
 }
 
+/// How long an upload may move no byte in the stall flows (`KERYX_STALL_MS`).
+const STALL_MS: &str = "1500";
+
+/// The upload server accepts a request and never answers, once: the upload engine gives the
+/// connection up after the stall limit, and the upload goes on to the end.
+pub fn a_stalled_upload_is_resumed(platform: &str) {
+    let (mut home, emulator, profile, video) = ready_to_post(platform);
+    home.set_env("KERYX_STALL_MS", STALL_MS);
+    let (method, path) = profile.upload_call;
+    emulator.stall(method, path, 1);
+    home.run(&post_args(platform, &video, &profile))
+        .expect_code(0);
+    assert_eq!(emulator.stalled(), 1, "the upload request was not stalled");
+}
+
+/// An upload server that never answers ends the post within the budget, exit 1, saying that
+/// the connection moved no byte.
+pub fn an_upload_server_that_never_answers_ends_in_exit_1(platform: &str) {
+    let (mut home, emulator, profile, video) = ready_to_post(platform);
+    home.set_env("KERYX_STALL_MS", STALL_MS);
+    let (method, path) = profile.upload_call;
+    emulator.stall(method, path, 1000);
+    let run = home.run(&post_args(platform, &video, &profile));
+    run.expect_code(1)
+        .expect_stderr("kept failing")
+        .expect_stderr("gave up after");
+    // The last failure named: a range that moved no byte, or a status request left unanswered.
+    assert!(
+        run.stderr.contains("no progress for") || run.stderr.contains("no reply within"),
+        "the timeout is not named:\n{}",
+        run.stderr
+    );
+    assert!(
+        emulator.stalled() >= 2,
+        "the stalled upload was not retried"
+    );
+}
+
+/// A rate limit that outlasts the retry budget: exit 1, naming the platform's limit.
+pub fn a_persistent_rate_limit_ends_in_exit_1_naming_the_limit(platform: &str) {
+    let (home, emulator, profile, video) = ready_to_post(platform);
+    let Some((knobs, said)) = profile.persistent_rate_limit else {
+        eprintln!("SKIPPED: the {platform} emulator cannot rate-limit keryx");
+        return;
+    };
+    emulator.configure(platform, knobs);
+    home.run(&post_args(platform, &video, &profile))
+        .expect_code(1)
+        .expect_stderr(said)
+        .expect_stderr("gave up after");
+}
+
 /// The stored authorisation is refused (revoked, expired): exit 4, saying which auth to run.
 pub fn a_revoked_authorisation_ends_in_exit_4(platform: &str) {
     let (home, emulator, profile, video) = ready_to_post(platform);

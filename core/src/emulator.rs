@@ -90,6 +90,13 @@ pub struct Conformance {
     /// the user revoked it or it expired; `None` when the emulator cannot (the suite then
     /// skips that flow, saying so).
     pub revoke_authorisation: Option<&'static str>,
+    /// The method and path of the upload requests that carry the video's bytes (a trailing `*`
+    /// matches any rest of the path), for the flows where the upload server stops answering.
+    pub upload_call: (&'static str, &'static str),
+    /// Knobs (YAML) after which the platform rate-limits keryx for longer than any retry
+    /// budget, and a word keryx's message then names (the platform's error code); `None` when
+    /// the emulator cannot (the suite then skips that flow, saying so).
+    pub persistent_rate_limit: Option<(&'static str, &'static str)>,
 }
 
 /// A running emulator server.
@@ -272,7 +279,10 @@ impl Stalls {
         let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let rule = state.rules.iter_mut().find(|r| {
             r.requests > 0
-                && r.path == path
+                && match r.path.strip_suffix('*') {
+                    Some(prefix) => path.starts_with(prefix),
+                    None => r.path == path,
+                }
                 && r.method
                     .as_deref()
                     .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
@@ -304,10 +314,13 @@ async fn configure_stall(State(stalls): State<Stalls>, body: Bytes) -> Response 
                 .into_response();
         }
     };
-    if !rule.path.starts_with('/') || rule.path.contains('?') {
+    if !rule.path.starts_with('/')
+        || rule.path.contains('?')
+        || rule.path[..rule.path.len() - 1].contains('*')
+    {
         return (
             StatusCode::BAD_REQUEST,
-            "`path` is a path without a query, starting with /\n",
+            "`path` is a path without a query, starting with / (a trailing * matches any rest)\n",
         )
             .into_response();
     }

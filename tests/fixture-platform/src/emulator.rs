@@ -49,6 +49,8 @@ struct Knobs {
     drop_connection_on_upload: Option<Vec<u64>>,
     /// Forget every refresh token issued so far, as when the user revokes keryx's access.
     revoke_refresh_tokens: Option<bool>,
+    /// Answer every authorised API call `429 rate_limited` with `Retry-After: 60`.
+    rate_limited: Option<bool>,
 }
 
 struct Settings {
@@ -57,6 +59,7 @@ struct Settings {
     chunk_size: u64,
     fail_uploads_with_5xx: Vec<u64>,
     drop_connection_on_upload: Vec<u64>,
+    rate_limited: bool,
 }
 
 struct Code {
@@ -127,6 +130,7 @@ impl FixtureEmulator {
                     chunk_size: DEFAULT_CHUNK_SIZE,
                     fail_uploads_with_5xx: Vec::new(),
                     drop_connection_on_upload: Vec::new(),
+                    rate_limited: false,
                 },
                 codes: HashMap::new(),
                 access: HashMap::new(),
@@ -192,6 +196,9 @@ impl Emulator for FixtureEmulator {
         if let Some(v) = knobs.drop_connection_on_upload {
             s.drop_connection_on_upload = v;
         }
+        if let Some(v) = knobs.rate_limited {
+            s.rate_limited = v;
+        }
         if knobs.revoke_refresh_tokens == Some(true) {
             inner.refresh.clear();
         }
@@ -238,6 +245,8 @@ impl Emulator for FixtureEmulator {
             token_path: "/fixture/oauth/token",
             api_call: ("POST", "/fixture/v1/uploads"),
             revoke_authorisation: Some("revoke_refresh_tokens: true\n"),
+            upload_call: ("PUT", "/fixture/v1/uploads/*"),
+            persistent_rate_limit: Some(("rate_limited: true\n", "rate_limited")),
         }
     }
 }
@@ -419,6 +428,17 @@ async fn token(State(app): State<App>, body: Bytes) -> Response {
 
 /// The account behind the bearer token, or the 401 to send.
 fn bearer(inner: &Inner, headers: &HeaderMap) -> std::result::Result<String, Response> {
+    if inner.settings.rate_limited {
+        let mut response = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests for this account; try again in a minute",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+        return Err(response);
+    }
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -108,6 +108,12 @@ impl Emulator for TikTokEmulator {
             api_call: ("POST", "/v2/post/publish/creator_info/query/"),
             // Past the refresh token's 365 days (reference §3.1): the refresh is invalid_grant.
             revoke_authorisation: Some("advance_clock_secs: 31622400\n"),
+            upload_call: ("PUT", "/video/"),
+            // status/fetch allows one call a minute: the second poll waits out the window.
+            persistent_rate_limit: Some((
+                "rate_limits: {status_fetch: 1}\npolls_until_complete: 3\n",
+                "rate_limit_exceeded",
+            )),
         }
     }
 

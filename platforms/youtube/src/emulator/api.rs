@@ -111,6 +111,14 @@ pub(crate) fn authenticate(
         )
         .item_message("Insufficient Permission"));
     }
+    if st.settings.rate_limited {
+        return Err(ApiError::new(
+            403,
+            "usageLimits",
+            "rateLimitExceeded",
+            "The request cannot be completed because you have exceeded your rate limit.",
+        ));
+    }
     Ok(())
 }
 

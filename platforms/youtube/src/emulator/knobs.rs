@@ -108,6 +108,9 @@ pub(crate) struct Knobs {
     thumbnail_unverified_channel: Option<bool>,
     /// `thumbnails.set` answers 429 `uploadRateLimitExceeded`. Default false.
     thumbnail_rate_limited: Option<bool>,
+    /// Every authorised call answers 403 `rateLimitExceeded` (reference §5.3: back off and
+    /// retry), for as long as it is set. Default false.
+    rate_limited: Option<bool>,
     /// Thumbnail size limit. Default 52428800 (50 MiB, since 2026-09-14).
     thumbnail_max_bytes: Option<u64>,
     // --- clock and persistence ---
@@ -302,6 +305,7 @@ impl Knobs {
             self.thumbnail_unverified_channel,
         );
         set(&mut s.thumbnail_rate_limited, self.thumbnail_rate_limited);
+        set(&mut s.rate_limited, self.rate_limited);
         set(&mut s.thumbnail_max_bytes, self.thumbnail_max_bytes);
 
         if let Some(secs) = self.advance_clock_secs {

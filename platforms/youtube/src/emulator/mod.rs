@@ -123,6 +123,8 @@ impl Emulator for YouTubeEmulator {
             token_path: "/token",
             api_call: ("POST", "/upload/youtube/v3/videos"),
             revoke_authorisation: Some("revoke_refresh_tokens: true\n"),
+            upload_call: ("PUT", "/upload/youtube/v3/videos"),
+            persistent_rate_limit: Some(("rate_limited: true\n", "rateLimitExceeded")),
         }
     }
 

@@ -110,6 +110,7 @@ pub(crate) struct Settings {
     pub(crate) uploads_are_shorts: bool,
     pub(crate) thumbnail_unverified_channel: bool,
     pub(crate) thumbnail_rate_limited: bool,
+    pub(crate) rate_limited: bool,
     pub(crate) thumbnail_max_bytes: u64,
 }
 
@@ -147,6 +148,7 @@ impl Default for Settings {
             uploads_are_shorts: false,
             thumbnail_unverified_channel: false,
             thumbnail_rate_limited: false,
+            rate_limited: false,
             thumbnail_max_bytes: THUMBNAIL_MAX_BYTES,
         }
     }
