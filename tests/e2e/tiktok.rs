@@ -70,6 +70,47 @@ fn eight_concurrent_posts_share_one_rotating_token() {
         .expect_code(0);
 }
 
+/// Twenty posts at once on one account meet TikTok's per-token limit of 6 inits a window: each
+/// waits out the window (scaled to 3 s here, with the client's waits scaled alike by
+/// `KERYX_RETRY_BASE_MS`) instead of giving up, and every one is published, once.
+#[test]
+fn twenty_concurrent_posts_wait_out_the_init_rate_limit() {
+    let (mut home, emulator) = authorised();
+    emulator.configure(
+        "tiktok",
+        "rate_limits: {video_init: 6, window_ms: 3000}\ndaily_post_cap: 100\n",
+    );
+    home.set_env("KERYX_RETRY_BASE_MS", "100");
+    let video = small_video(&home);
+    let started = std::time::Instant::now();
+    let mut children: Vec<_> = (0..20)
+        .map(|_| home.spawn(&["post", "tiktok", &video, "--yes"]))
+        .collect();
+    for child in &mut children {
+        let status = wait_with_timeout(child, Duration::from_secs(240));
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "a concurrent post failed:\n{stderr}"
+        );
+    }
+    let stats = emulator.stats("tiktok");
+    assert_eq!(stats["posts_completed"], 20, "{stats}");
+    assert!(
+        stats["rate_limited"].as_u64() >= Some(1),
+        "the limit was never reached, so nothing was tested: {stats}"
+    );
+    // Whichever tokens they shared, 20 inits at 6 a window span at least two windows.
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(stats["live_refresh_tokens"], 1, "{stats}");
+}
+
 #[test]
 fn a_reused_refresh_token_says_to_authorise_again() {
     let (home, _emulator) = authorised();

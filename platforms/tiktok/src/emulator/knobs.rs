@@ -112,6 +112,9 @@ struct RateLimitKnobs {
     video_init: Option<u32>,
     inbox_init: Option<u32>,
     status_fetch: Option<u32>,
+    /// The sliding window in milliseconds (default 60000, TikTok's minute): a shorter one lets a
+    /// test of many concurrent posts wait out several windows in seconds, not minutes.
+    window_ms: Option<u64>,
 }
 
 /// `withhold_scope: video.publish`, `withhold_scope: "a,b"` or `withhold_scope: [a, b]`.
@@ -180,6 +183,7 @@ pub(crate) struct RateLimits {
     pub video_init: u32,
     pub inbox_init: u32,
     pub status_fetch: u32,
+    pub window: std::time::Duration,
 }
 
 /// The effective configuration. Defaults follow the reference; see the field comments.
@@ -300,6 +304,7 @@ impl Default for Settings {
                 video_init: 6,
                 inbox_init: 6,
                 status_fetch: 30,
+                window: super::state::MINUTE,
             },
             rate_limit_init_once: false,
             error_data: ErrorData::EmptyObject,
@@ -522,6 +527,9 @@ impl Knobs {
         }
         if let Some(r) = self.rate_limits {
             let l = &mut s.rate_limits;
+            if let Some(ms) = r.window_ms {
+                l.window = std::time::Duration::from_millis(positive("rate_limits.window_ms", ms)?);
+            }
             for (name, knob, slot) in [
                 ("user_info", r.user_info, &mut l.user_info),
                 ("creator_info", r.creator_info, &mut l.creator_info),

@@ -165,7 +165,7 @@ impl Emulator for TikTokEmulator {
     ///   `stitch_disabled` (false), `require_creator_info` (true), `reject_branded_self_only`
     ///   (true), `daily_post_cap` (15), `unaudited_user_cap` (5), `pending_share_cap` (5),
     ///   `max_video_size` (4000000000), `rate_limits` ({user_info: 600, creator_info: 20,
-    ///   video_init: 6, inbox_init: 6, status_fetch: 30}), `rate_limit_init_once` (false),
+    ///   video_init: 6, inbox_init: 6, status_fetch: 30, window_ms: 60000}), `rate_limit_init_once` (false),
     ///   `error_data` (`empty_object`, or `omitted`: the `data` of v2 error envelopes, §5.4)
     /// - upload: `upload_url_ttl_secs` (3600), `fail_chunk_with_5xx` ([]),
     ///   `drop_connection_on_chunk` ([]) — 1-based numbers of upload PUTs counted over the

@@ -300,15 +300,16 @@ impl State {
             Endpoint::InboxInit => limits.inbox_init,
             Endpoint::StatusFetch => limits.status_fetch,
         } as usize;
+        let span = limits.window;
         let now = self.now();
         let window = self.rate.entry((token.to_string(), endpoint)).or_default();
-        while window.front().is_some_and(|t| *t + MINUTE <= now) {
+        while window.front().is_some_and(|t| *t + span <= now) {
             window.pop_front();
         }
         if window.len() >= limit {
             let oldest = window.front().copied().unwrap_or(now);
             self.counters.rate_limited += 1;
-            return Err((oldest + MINUTE).saturating_sub(now).as_secs_f64().ceil() as u64);
+            return Err((oldest + span).saturating_sub(now).as_secs_f64().ceil() as u64);
         }
         window.push_back(now);
         Ok(())
