@@ -109,9 +109,10 @@ impl Emulator for TikTokEmulator {
             // Past the refresh token's 365 days (reference §3.1): the refresh is invalid_grant.
             revoke_authorisation: Some("advance_clock_secs: 31622400\n"),
             upload_call: ("PUT", "/video/"),
-            // status/fetch allows one call a minute: the second poll waits out the window.
+            // status/fetch allows one call a minute: the second poll waits out the window. Its
+            // error envelopes carry `"data": {}` (§5.4), which must not hide the error.
             persistent_rate_limit: Some((
-                "rate_limits: {status_fetch: 1}\npolls_until_complete: 3\n",
+                "rate_limits: {status_fetch: 1}\npolls_until_complete: 3\nerror_data: empty_object\n",
                 "rate_limit_exceeded",
             )),
         }
