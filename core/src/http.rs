@@ -138,17 +138,8 @@ impl std::error::Error for Stalled {}
 
 /// Runs `fut` to completion unless `activity` stays idle for `silence`, whatever the total
 /// time: an upload that keeps moving is never cut off, one that stops is abandoned after
-/// `silence`. Once the body is sent, the wait for the reply counts as idle time.
-///
-/// ```ignore
-/// let activity = Activity::new();
-/// let touch = activity.clone();
-/// let body = upload::file_range_body(path, offset, len, Some(Arc::new(move |n| {
-///     touch.touch();
-///     progress.set_position(offset + n);
-/// })))?;
-/// let reply = http::until_silent(&activity, http::SILENCE, request.body(body).send()).await;
-/// ```
+/// `silence`. Once the body is sent, the wait for the reply counts as idle time. The upload
+/// engine ([`crate::upload::engine`]) touches `activity` from its body's `on_bytes` callback.
 pub async fn until_silent<F: Future>(
     activity: &Activity,
     silence: Duration,
