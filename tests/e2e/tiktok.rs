@@ -73,8 +73,24 @@ fn eight_concurrent_posts_share_one_rotating_token() {
 /// Twenty posts at once on one account meet TikTok's per-token limit of 6 inits a window: each
 /// waits out the window (scaled to 3 s here, with the client's waits scaled alike by
 /// `KERYX_RETRY_BASE_MS`) instead of giving up, and every one is published, once.
+///
+/// The limit is per access token, and each post mints its own before it publishes with the
+/// newest one stored: posts share a token only when they publish close together. On a loaded
+/// machine the twenty processes can start too far apart for that, so a burst that never met
+/// the limit is run again (at most three bursts); every burst must publish all twenty once.
 #[test]
 fn twenty_concurrent_posts_wait_out_the_init_rate_limit() {
+    for burst in 1..=3 {
+        if twenty_posts_at_once_met_the_limit() {
+            return;
+        }
+        eprintln!("burst {burst}: the twenty posts never shared a token enough to meet the limit");
+    }
+    panic!("three bursts of twenty posts never met the init limit, so nothing was tested");
+}
+
+/// One burst of twenty concurrent posts; whether the init limit was met.
+fn twenty_posts_at_once_met_the_limit() -> bool {
     let (mut home, emulator) = authorised();
     emulator.configure(
         "tiktok",
@@ -98,17 +114,18 @@ fn twenty_concurrent_posts_wait_out_the_init_rate_limit() {
     }
     let stats = emulator.stats("tiktok");
     assert_eq!(stats["posts_completed"], 20, "{stats}");
-    assert!(
-        stats["rate_limited"].as_u64() >= Some(1),
-        "the limit was never reached, so nothing was tested: {stats}"
-    );
-    // Whichever tokens they shared, 20 inits at 6 a window span at least two windows.
+    assert_eq!(stats["inits"], 20, "a post was started twice: {stats}");
+    assert_eq!(stats["live_refresh_tokens"], 1, "{stats}");
+    if stats["rate_limited"].as_u64() < Some(1) {
+        return false;
+    }
+    // A limited post waited for the window to pass before its init went through.
     assert!(
         started.elapsed() >= Duration::from_secs(3),
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(stats["live_refresh_tokens"], 1, "{stats}");
+    true
 }
 
 #[test]
@@ -445,4 +462,21 @@ fn platform_options_from_flags_and_the_sidecar() {
             .len(),
         2
     );
+}
+
+/// A revocation TikTok never answers keeps everything: the token, `enabled`, and a way to try
+/// again; nothing is forgotten that could no longer be revoked.
+#[test]
+fn a_revocation_that_never_answers_forgets_nothing() {
+    let (mut home, emulator) = authorised();
+    home.set_env("KERYX_REPLY_TIMEOUT_MS", "300");
+    home.set_env("KERYX_RETRY_BUDGET_MS", "1500");
+    let before = stored_token(&home);
+    emulator.stall("POST", "/v2/oauth/revoke/", 1000);
+    home.run(&["auth", "tiktok", "--remove"])
+        .expect_code(1)
+        .expect_stderr("revoke endpoint")
+        .expect_stderr("nothing was forgotten");
+    assert_eq!(stored_token(&home), before);
+    assert!(home.config().contains("enabled: true"));
 }
