@@ -162,6 +162,11 @@ pub struct AuthArgs {
     /// Read the client secret from standard input and keep it in the secret store.
     #[arg(long, conflicts_with_all = ["code", "client_secrets"])]
     pub store_secret: bool,
+
+    /// Revoke the stored authorisation at the platform, forget its token and disable the
+    /// platform in the config.
+    #[arg(long, conflicts_with_all = ["code", "redirect", "no_browser", "client_secrets", "store_secret"])]
+    pub remove: bool,
 }
 
 #[derive(Debug, Args)]

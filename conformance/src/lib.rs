@@ -17,7 +17,7 @@
 //! multi-range upload, a 5xx and a dropped connection mid-upload, a stalled token request and
 //! API call and upload, a server that never answers (exit 1 naming the timeout), a rate limit
 //! that outlasts the retry budget (exit 1 naming the limit), a revoked authorisation
-//! (exit 4), bad videos and a missing secret (exit 2), no secret in any output, tokens in a
+//! (exit 4), `keryx auth --remove` (revoked at the platform, forgotten), bad videos and a missing secret (exit 2), no secret in any output, tokens in a
 //! real Secret Service, and authorisation in a real headless Chromium. Flows whose tool is
 //! missing (Chromium, gnome-keyring) skip loudly, and fail under `CI=true`. What differs
 //! between platforms (sizes, fault knobs) comes from the emulator's
@@ -110,6 +110,8 @@ macro_rules! conformance {
             fn a_persistent_rate_limit_ends_in_exit_1_naming_the_limit() { init(); $crate::suite::a_persistent_rate_limit_ends_in_exit_1_naming_the_limit(ID) }
             #[test]
             fn a_revoked_authorisation_ends_in_exit_4() { init(); $crate::suite::a_revoked_authorisation_ends_in_exit_4(ID) }
+            #[test]
+            fn a_removed_authorisation_is_revoked_and_forgotten() { init(); $crate::suite::a_removed_authorisation_is_revoked_and_forgotten(ID) }
             #[test]
             fn tokens_live_in_the_keychain() { init(); $crate::keychain::tokens_live_in_the_keychain(ID) }
         })*

@@ -526,6 +526,62 @@ pub fn a_revoked_authorisation_ends_in_exit_4(platform: &str) {
         .expect_stderr(&format!("keryx auth {platform}"));
 }
 
+/// `keryx auth --remove` revokes the authorisation at the platform (where it can), forgets the
+/// token and disables the platform, keeping the rest of the config. The proof of the
+/// revocation: the old config, token included, put back, no longer posts.
+pub fn a_removed_authorisation_is_revoked_and_forgotten(platform: &str) {
+    let (home, _emulator, profile, video) = ready_to_post(platform);
+    let with_token = home.config();
+    let removal = home
+        .run(&["auth", platform, "--remove", "--json"])
+        .expect_code(0)
+        .json();
+    let revocation = removal["revocation"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        ["revoked", "unsupported"].contains(&revocation.as_str()),
+        "a live authorisation was neither revoked nor unrevocable: {removal}"
+    );
+    let config = home.config();
+    assert!(
+        config.contains("# test config"),
+        "the comment was lost:\n{config}"
+    );
+    assert!(config.contains("enabled: false"), "not disabled:\n{config}");
+    let status = home.run(&["status", "--json"]).expect_code(0).json();
+    let entry = status["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["platform"] == platform)
+        .cloned()
+        .unwrap();
+    assert!(
+        entry["token"].is_null(),
+        "the token is still stored: {entry}"
+    );
+    // Disabled (exit 2) or unauthorised (exit 4), as the platform checks first: either way
+    // nothing is sent and the message names the way back.
+    let after = home.run(&post_args(platform, &video, &profile));
+    assert!([2, 4].contains(&after.code()), "{after:?}");
+    after.expect_stderr(&format!("keryx auth {platform}"));
+    home.run(&["auth", platform, "--remove"])
+        .expect_code(2)
+        .expect_stderr("nothing to remove");
+
+    home.write_config(&with_token);
+    let old_token = home.run(&post_args(platform, &video, &profile));
+    if revocation == "revoked" {
+        old_token
+            .expect_code(4)
+            .expect_stderr(&format!("keryx auth {platform}"));
+    } else {
+        old_token.expect_code(0);
+    }
+}
+
 /// A missing tool skips locally with a loud message; under CI it fails.
 fn require(tool: &str) -> bool {
     let found = std::path::Path::new(tool).exists();

@@ -5,6 +5,7 @@
 //! - [`config`]: the YAML config: typed sections, precise errors, edits that keep comments.
 //! - [`secrets`] and [`tokens`]: the keychain (or config-file fallback) and the locked
 //!   read–refresh–persist of OAuth tokens.
+//! - [`removal`]: `keryx auth --remove`: revoke at the platform, then forget.
 //! - [`oauth`]: PKCE, the loopback capture, the pasted-URL fallback and `--code`.
 //! - [`http`] and [`session`]: the shared client, the one retry policy (reply timeout, backoff,
 //!   rate limits, a budget per call) and the authorised session every API call goes through.
@@ -39,6 +40,7 @@ pub mod paths;
 pub mod platform;
 pub mod poll;
 pub mod post;
+pub mod removal;
 pub mod resume;
 pub mod secret;
 pub mod secrets;
@@ -55,7 +57,7 @@ pub use metadata::{Metadata, MetadataFile};
 pub use options::{OptionKind, OptionValue, PostOption};
 pub use platform::{
     AuthOptions, AuthReport, Platform, PlatformStatus, PostReport, PreparedPost, Registration,
-    find, registry,
+    Revocation, find, registry,
 };
 pub use secret::Secret;
 

@@ -23,6 +23,7 @@ use crate::emulator::Emulator;
 use crate::error::Result;
 use crate::media::VideoFile;
 use crate::metadata::Metadata;
+use crate::tokens::TokenSet;
 
 /// One publishing destination (TikTok, YouTube, ...).
 #[async_trait]
@@ -82,6 +83,14 @@ pub trait Platform: Send + Sync + 'static {
     /// token, flips `enabled` in the config, and says who was authorised.
     async fn authorize(&self, ctx: &Context, options: &AuthOptions) -> Result<AuthReport>;
 
+    /// Asks the platform to end the stored authorisation, for `keryx auth <id> --remove`, which
+    /// forgets `tokens` only after this returned (a failure keeps them, so a rerun can try
+    /// again). A token the platform no longer accepts is [`Revocation::AlreadyEnded`]. The
+    /// default is for a platform without a revocation endpoint.
+    async fn revoke(&self, _ctx: &Context, _tokens: &TokenSet) -> Result<Revocation> {
+        Ok(Revocation::Unsupported)
+    }
+
     /// Everything that can be checked or asked before a byte of video leaves the machine:
     /// metadata rules, the file against the platform's limits, credentials, interactive choices.
     /// The result is sent with [`PreparedPost::publish`].
@@ -120,6 +129,19 @@ pub struct AuthOptions {
     pub timeout: Duration,
     /// `--client-secrets`: a credentials file downloaded from the platform's console.
     pub client_secrets: Option<PathBuf>,
+}
+
+/// What [`Platform::revoke`] achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Revocation {
+    /// The platform confirmed: the token and its refresh token are dead.
+    Revoked,
+    /// The platform had already ended it (revoked elsewhere, expired).
+    AlreadyEnded,
+    /// The platform has no way to revoke it from here: the user must remove keryx's access in
+    /// the platform's own settings.
+    Unsupported,
 }
 
 /// The result of a successful `keryx auth`.

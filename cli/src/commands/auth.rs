@@ -2,7 +2,8 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use keryx_core::{AuthOptions, Context, Error, Result, Secret};
+use keryx_core::platform::Platform;
+use keryx_core::{AuthOptions, Context, Error, Result, Revocation, Secret};
 
 use crate::args::AuthArgs;
 use crate::ui::OutputMode;
@@ -11,6 +12,9 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: AuthArgs) -> Result<()> 
     let platform = crate::platform(&args.platform)?;
     if args.store_secret {
         return store_client_secret(ctx, platform.id(), mode);
+    }
+    if args.remove {
+        return remove(ctx, platform, mode).await;
     }
     let options = AuthOptions {
         code: args.code,
@@ -33,6 +37,40 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: AuthArgs) -> Result<()> 
         for note in &report.notes {
             println!("note: {note}");
         }
+    }
+    Ok(())
+}
+
+/// `--remove`: revoke, forget, disable.
+async fn remove(ctx: &Context, platform: &dyn Platform, mode: OutputMode) -> Result<()> {
+    let removal = keryx_core::removal::remove_authorisation(ctx, platform).await?;
+    if mode.json {
+        let mut value = serde_json::to_value(&removal).unwrap_or_default();
+        value["ok"] = serde_json::Value::Bool(true);
+        println!("{value}");
+        return Ok(());
+    }
+    let (name, id) = (platform.display_name(), platform.id());
+    let whose = match &removal.account {
+        Some(account) => format!("the {name} authorisation of {account}"),
+        None => format!("the {name} authorisation"),
+    };
+    let how = match removal.revocation {
+        Revocation::Revoked => format!("{name} revoked it and keryx forgot its token"),
+        Revocation::AlreadyEnded => {
+            format!("{name} had already ended it; keryx forgot its token")
+        }
+        Revocation::Unsupported => format!(
+            "keryx forgot its token; {name} offers no way to revoke it from here, so remove \
+             keryx's access in your {name} account's settings"
+        ),
+    };
+    println!("Removed {whose}: {how}.");
+    if removal.disabled {
+        println!(
+            "{id} is now disabled in {}; `keryx auth {id}` sets it up again.",
+            ctx.config.path().display()
+        );
     }
     Ok(())
 }

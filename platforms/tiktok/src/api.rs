@@ -50,7 +50,7 @@ impl Privacy {
 
 /// The token endpoint's flat reply (§3.1); on failure it carries `error` instead (§3.4),
 /// sometimes with HTTP 200, so both shapes are read from one struct.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct TokenReply {
     pub access_token: Option<Secret>,
     pub expires_in: Option<i64>,

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use keryx_core::http::{Policy, Reply, Verdict, exchange, is_transient_status};
-use keryx_core::session::Api;
+use keryx_core::session::{Api, Start};
 use keryx_core::tokens::TokenReply;
-use keryx_core::{Context, Error, Result, Secret};
+use keryx_core::{Context, Error, ErrorKind, Result, Revocation, Secret};
 
 use crate::api::{ApiError, Envelope, TokenReply as WireTokenReply};
 use crate::config::{Endpoints, TikTokConfig};
@@ -62,6 +62,37 @@ impl App {
             ("code_verifier", verifier.expose()),
         ];
         self.token_request(ctx, &Policy::from_env(), &form).await
+    }
+
+    /// Revokes the authorisation (§3.3). TikTok takes the access token, not the refresh token,
+    /// so a session is started first; a refresh TikTok refuses means the authorisation had
+    /// already ended.
+    pub async fn revoke(&self, ctx: &Context) -> Result<Revocation> {
+        let session = match Session::start(ctx, self, Start::Stored).await {
+            Ok(session) => session,
+            Err(e) if e.kind() == ErrorKind::Authorisation => return Ok(Revocation::AlreadyEnded),
+            Err(e) => return Err(e),
+        };
+        let access = session.current();
+        let form = [
+            ("client_key", self.config.client_key.as_str()),
+            ("client_secret", self.client_secret.expose()),
+            ("token", access.expose()),
+        ];
+        let url = self.endpoints.api("/v2/oauth/revoke/");
+        exchange(
+            session.policy(),
+            "TikTok's revoke endpoint",
+            || {
+                ctx.http
+                    .post(&url)
+                    .header("Cache-Control", "no-cache")
+                    .form(&form)
+            },
+            classify_revoke_reply,
+        )
+        .await?;
+        Ok(Revocation::Revoked)
     }
 
     /// POSTs a form to the token endpoint. Errors may come with HTTP 200, so success is an
@@ -211,6 +242,38 @@ fn classify_token_reply(reply: &Reply) -> Verdict {
         )));
     }
     Verdict::Ok
+}
+
+/// The revoke endpoint's reply: success is an empty body; an error is the token endpoint's flat
+/// shape (§3.3, §3.4), which may come with HTTP 200 like the token endpoint's.
+fn classify_revoke_reply(reply: &Reply) -> Verdict {
+    let body: WireTokenReply = serde_json::from_slice(&reply.body).unwrap_or_default();
+    if reply.status.is_success() && body.error.is_none() {
+        return Verdict::Ok;
+    }
+    let error = match &body.error {
+        Some(code) => oauth_error(
+            code,
+            body.error_description.as_deref().unwrap_or(""),
+            body.log_id.as_deref().unwrap_or(""),
+        ),
+        None => Error::platform(format!(
+            "TikTok's revoke endpoint answered {} with something keryx cannot read",
+            reply.status
+        )),
+    };
+    let transient = matches!(
+        body.error.as_deref(),
+        Some("server_error" | "temporarily_unavailable")
+    );
+    if transient || is_transient_status(reply.status) {
+        Verdict::Transient {
+            retry_after: reply.retry_after(),
+            error,
+        }
+    } else {
+        Verdict::Failed(error)
+    }
 }
 
 /// Calls a v2 endpoint and returns its `data` (§5.4).

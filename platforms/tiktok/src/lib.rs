@@ -21,9 +21,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use keryx_core::tokens::TokenSet;
 use keryx_core::{
     AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PostOption, PreparedPost,
-    Registration, Result, VideoFile,
+    Registration, Result, Revocation, VideoFile,
 };
 
 pub use config::TikTokConfig;
@@ -55,6 +56,10 @@ impl Platform for TikTok {
 
     async fn authorize(&self, ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
         auth::authorize(ctx, options).await
+    }
+
+    async fn revoke(&self, ctx: &Context, _tokens: &TokenSet) -> Result<Revocation> {
+        client::App::load(ctx)?.revoke(ctx).await
     }
 
     async fn prepare(

@@ -39,7 +39,7 @@ impl Privacy {
 
 /// The token endpoint's reply (§2.3); on failure it carries `error` instead (§2.4), so both
 /// shapes are read from one struct.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct TokenReply {
     pub access_token: Option<Secret>,
     pub expires_in: Option<i64>,

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use keryx_core::http::{Policy, Reply, Verdict, exchange, is_transient_status};
 use keryx_core::session::{Api, Start};
 use keryx_core::tokens::TokenReply;
-use keryx_core::{Cause, Context, Error, Result, Secret};
+use keryx_core::{Cause, Context, Error, Result, Revocation, Secret};
 
 use crate::api::{ErrorEnvelope, TokenReply as WireTokenReply};
 use crate::config::{Endpoints, YouTubeConfig};
@@ -96,6 +96,59 @@ impl App {
             scopes: reply.scope.as_deref().map(split_scopes),
         })
     }
+}
+
+/// Revokes a grant with its refresh token (§2.5): the refresh token and every access token
+/// minted from it die. Google needs no client credentials for it. `400 invalid_token` is a
+/// token already dead.
+pub async fn revoke(
+    ctx: &Context,
+    endpoints: &Endpoints,
+    refresh_token: &Secret,
+) -> Result<Revocation> {
+    let url = endpoints.revoke();
+    let reply = exchange(
+        &Policy::from_env(),
+        "Google's revoke endpoint",
+        || {
+            ctx.http
+                .post(&url)
+                .form(&[("token", refresh_token.expose())])
+        },
+        |reply| {
+            if reply.status.is_success() || already_revoked(reply) {
+                return Verdict::Ok;
+            }
+            let body: WireTokenReply = serde_json::from_slice(&reply.body).unwrap_or_default();
+            let error = Error::platform(format!(
+                "Google refused to revoke keryx's YouTube authorisation ({} {}: {})",
+                reply.status,
+                body.error.as_deref().unwrap_or("no error code"),
+                body.error_description.as_deref().unwrap_or("")
+            ))
+            .with_hint("remove keryx's access at myaccount.google.com/permissions instead");
+            if is_transient_status(reply.status) {
+                Verdict::Transient {
+                    retry_after: reply.retry_after(),
+                    error,
+                }
+            } else {
+                Verdict::Failed(error)
+            }
+        },
+    )
+    .await?;
+    Ok(if already_revoked(&reply) {
+        Revocation::AlreadyEnded
+    } else {
+        Revocation::Revoked
+    })
+}
+
+fn already_revoked(reply: &Reply) -> bool {
+    reply.status == StatusCode::BAD_REQUEST
+        && serde_json::from_slice::<WireTokenReply>(&reply.body)
+            .is_ok_and(|b| b.error.as_deref() == Some("invalid_token"))
 }
 
 impl Api for App {

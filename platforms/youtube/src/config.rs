@@ -164,6 +164,11 @@ impl Endpoints {
         format!("{}/token", self.oauth)
     }
 
+    /// The revocation endpoint (§2.5), beside the token endpoint.
+    pub fn revoke(&self) -> String {
+        format!("{}/revoke", self.oauth)
+    }
+
     /// An API or upload path such as `/youtube/v3/channels` or `/upload/youtube/v3/videos`.
     pub fn api(&self, path: &str) -> String {
         format!("{}{path}", self.api)

@@ -25,9 +25,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use keryx_core::tokens::TokenSet;
 use keryx_core::{
     AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PostOption, PreparedPost,
-    Registration, Result, VideoFile,
+    Registration, Result, Revocation, VideoFile,
 };
 
 pub use config::YouTubeConfig;
@@ -59,6 +60,11 @@ impl Platform for YouTube {
 
     async fn authorize(&self, ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
         auth::authorize(ctx, options).await
+    }
+
+    async fn revoke(&self, ctx: &Context, tokens: &TokenSet) -> Result<Revocation> {
+        let endpoints = config::YouTubeConfig::load(ctx)?.endpoints();
+        client::revoke(ctx, &endpoints, &tokens.refresh_token).await
     }
 
     async fn prepare(
