@@ -258,6 +258,24 @@ impl EmulatorProcess {
         );
     }
 
+    /// Holds the next `waiting` requests to `method path` until the last of them arrives, then
+    /// lets them all through at once (see `keryx_core::emulator::gate`).
+    pub fn gate(&self, method: &str, path: &str, waiting: u64) {
+        let response = self
+            .http
+            .post(format!("{}/__emulator/gate", self.base_url))
+            .body(format!(
+                "{{\"path\": \"{path}\", \"method\": \"{method}\", \"waiting\": {waiting}}}"
+            ))
+            .send()
+            .expect("configure a gate");
+        assert!(
+            response.status().is_success(),
+            "gate refused: {}",
+            response.text().unwrap_or_default()
+        );
+    }
+
     /// How many requests were stalled so far.
     pub fn stalled(&self) -> u64 {
         self.http

@@ -15,6 +15,9 @@
 //! `path` (no query) hang without a reply, for as long as the client waits; `requests: 0`
 //! clears the rule. `GET /__emulator/stall` says how many were stalled so far.
 //!
+//! Processes started together do not arrive together on a loaded machine: `POST
+//! /__emulator/gate` holds a burst of requests until its last one arrives ([`gate`]).
+//!
 //! A network is slow too: `POST /__emulator/latency` with `{ms}` makes every later request
 //! (but the control API's) wait that long before it is handled, like a round trip over a real
 //! link; `{ms: 0}` ends it. `bench/run` uses it to measure `post all` with 150 ms per request.
@@ -22,6 +25,8 @@
 //! [`serve_with_log`] also reports every request in one line ([`RequestLine`]: method, path,
 //! status, duration), for `keryx emulator`. The query string is never part of it: codes, states
 //! and upload tokens travel there.
+
+pub mod gate;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -180,14 +185,20 @@ pub async fn serve_with_log(
     let stall_control = Router::new()
         .route("/__emulator/stall", post(configure_stall).get(stall_stats))
         .with_state(stalls.clone());
+    let gates = gate::Gates::default();
+    let gate_control = Router::new()
+        .route("/__emulator/gate", post(gate::configure))
+        .with_state(gates.clone());
     let latency = Latency::default();
     let latency_control = Router::new()
         .route("/__emulator/latency", post(configure_latency))
         .with_state(latency.clone());
     app = app
         .layer(axum::middleware::from_fn_with_state(latency, delay))
+        .layer(axum::middleware::from_fn_with_state(gates, gate::hold))
         .merge(control)
         .merge(stall_control)
+        .merge(gate_control)
         .merge(latency_control)
         .layer(axum::middleware::from_fn_with_state(stalls, stall));
     if let Some(log) = log {
