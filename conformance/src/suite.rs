@@ -49,14 +49,7 @@ pub fn auth_by_loopback(platform: &str) {
         config.contains("enabled: true"),
         "auth did not enable {platform}:\n{config}"
     );
-    let status = home.run(&["status", "--json"]).expect_code(0).json();
-    let entry = status["platforms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["platform"] == platform)
-        .unwrap()
-        .clone();
+    let entry = status_of(&home, platform);
     assert!(entry["token"].is_string(), "no token after auth: {entry}");
     #[cfg(unix)]
     {
@@ -173,14 +166,7 @@ pub fn auth_ignores_stray_callbacks(platform: &str) {
         stderr.contains("ignored a callback with `error=access_denied` and no `state`"),
         "-v logs the strays:\n{stderr}"
     );
-    let status = home.run(&["status", "--json"]).expect_code(0).json();
-    let entry = status["platforms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["platform"] == platform)
-        .unwrap()
-        .clone();
+    let entry = status_of(&home, platform);
     assert!(entry["token"].is_string(), "no token after auth: {entry}");
 }
 
@@ -550,14 +536,7 @@ pub fn a_removed_authorisation_is_revoked_and_forgotten(platform: &str) {
         "the comment was lost:\n{config}"
     );
     assert!(config.contains("enabled: false"), "not disabled:\n{config}");
-    let status = home.run(&["status", "--json"]).expect_code(0).json();
-    let entry = status["platforms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["platform"] == platform)
-        .cloned()
-        .unwrap();
+    let entry = status_of(&home, platform);
     assert!(
         entry["token"].is_null(),
         "the token is still stored: {entry}"
@@ -580,6 +559,18 @@ pub fn a_removed_authorisation_is_revoked_and_forgotten(platform: &str) {
     } else {
         old_token.expect_code(0);
     }
+}
+
+/// `keryx status --json`'s entry for `platform`.
+fn status_of(home: &Home, platform: &str) -> serde_json::Value {
+    let status = home.run(&["status", "--json"]).expect_code(0).json();
+    status["platforms"]
+        .as_array()
+        .expect("a platforms list")
+        .iter()
+        .find(|p| p["platform"] == platform)
+        .cloned()
+        .unwrap_or_else(|| panic!("{platform} is not in `keryx status`: {status}"))
 }
 
 /// A missing tool skips locally with a loud message; under CI it fails.
