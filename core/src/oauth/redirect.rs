@@ -112,6 +112,12 @@ fn is_loopback_host(host: &str) -> bool {
 /// bare code is kept verbatim, since real codes contain `*`, `!` and `.` that must not change.
 pub(crate) fn classify(input: &str, request: &AuthRequest) -> Pasted {
     let input = input.trim();
+    // Some providers (Meta) end their redirect with `#_` or `#_=_`, which is not part of the
+    // code; copied from an address bar it would make a bare code look like a URL fragment.
+    let input = input
+        .strip_suffix("#_=_")
+        .or_else(|| input.strip_suffix("#_"))
+        .unwrap_or(input);
     if input.is_empty() {
         return Pasted::Unusable("it is empty".into());
     }
