@@ -41,7 +41,7 @@ fn demo_authorises_and_posts_everywhere_on_a_fresh_home() {
         .expect_stderr("tiktok: uploading")
         .expect_stderr("youtube: uploading");
     // `post all`'s summary table: one row per platform, each posted.
-    for platform in ["tiktok", "youtube"] {
+    for platform in ["instagram", "tiktok", "youtube"] {
         assert!(
             run.stdout
                 .lines()
@@ -73,7 +73,7 @@ fn demo_json_is_the_post_all_array() {
         .iter()
         .map(|p| p["platform"].as_str().unwrap())
         .collect();
-    assert_eq!(platforms, ["tiktok", "youtube"]);
+    assert_eq!(platforms, ["instagram", "tiktok", "youtube"]);
     for post in posts {
         assert_eq!(post["result"], "posted", "{post}");
         assert!(post["id"].is_string(), "{post}");

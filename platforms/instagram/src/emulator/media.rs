@@ -71,12 +71,10 @@ impl Container {
 
 fn publisher_refused(inner: &Inner, token: &Token) -> Option<Response> {
     let wanted = inner.settings.publish_token.as_str();
-    let ok = match (&token.kind, wanted) {
-        (_, "both") => true,
-        (TokenKind::Page(_), "page") => true,
-        (TokenKind::User, "user") => true,
-        _ => false,
-    };
+    let ok = matches!(
+        (&token.kind, wanted),
+        (_, "both") | (TokenKind::Page(_), "page") | (TokenKind::User, "user")
+    );
     if !ok {
         return Some(graph_error(
             400,
