@@ -299,8 +299,10 @@ fn kill_9_after_the_upload_then_a_rerun_publishes_exactly_once() {
     );
     assert_eq!(stat(&emulator, "containers_created"), 1);
     assert_eq!(stat(&emulator, "publish_calls"), 1);
-    home.run(&["post", IG, &video, "--yes", "--title", "Killed"])
-        .expect_code(0);
+    // `post all` consults the ledger: the rerun's post is recorded, nothing is sent again.
+    home.run(&["post", "all", &video, "--yes", "--title", "Killed"])
+        .expect_code(0)
+        .expect_stdout("already posted");
     assert_eq!(emulator.stats(IG)["media"]["count"], 1, "posted twice");
 }
 
