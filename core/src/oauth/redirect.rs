@@ -363,6 +363,19 @@ mod tests {
     };
 
     #[test]
+    fn a_providers_hash_suffix_is_not_part_of_a_pasted_code() {
+        let pending = request("http://localhost:53682/callback");
+        for pasted in ["AQBcode-1.x#_", "AQBcode-1.x#_=_", " AQBcode-1.x "] {
+            match classify(pasted, &pending) {
+                Pasted::Code(code) => assert_eq!(code.expose(), "AQBcode-1.x", "{pasted}"),
+                other => panic!("{pasted}: {other:?}"),
+            }
+        }
+        // Inside a code, `#` still means it is not one.
+        assert!(matches!(classify("AQB#x", &pending), Pasted::Unusable(_)));
+    }
+
+    #[test]
     fn pinned_redirects() {
         let ok = parse_pinned("http://127.0.0.1:53682/callback/").unwrap();
         assert_eq!(
