@@ -230,9 +230,17 @@ pub fn classify(what: &str, reply: &Reply) -> Verdict {
         return Verdict::TokenInvalid(mapped);
     }
     if error.is_rate_limit() {
+        let window = regain_access(reply);
+        let mapped = match window {
+            Some(w) => mapped.with_note(format!(
+                "Meta says access returns in about {} minutes (X-Business-Use-Case-Usage)",
+                w.as_secs() / 60
+            )),
+            None => mapped,
+        };
         return Verdict::RateLimited {
             retry_after: reply.retry_after(),
-            window: regain_access(reply),
+            window,
             error: mapped,
         };
     }
