@@ -471,3 +471,185 @@ async fn the_publishing_limit_and_throttling() {
         (Some(80002), Some(true))
     );
 }
+
+mod instagram_login {
+    use super::*;
+    use keryx_instagram::emulator::ig_login::{IG_APP_ID, IG_APP_SECRET};
+
+    const IG_REDIRECT: &str = "https://localhost:8443/callback";
+
+    async fn authorize(
+        meta: &Meta,
+        client_id: &str,
+        redirect: &str,
+        scope: &str,
+    ) -> reqwest::Response {
+        meta.http
+            .get(format!("{}/www.instagram.com/oauth/authorize", meta.base))
+            .query(&[
+                ("client_id", client_id),
+                ("redirect_uri", redirect),
+                ("response_type", "code"),
+                ("scope", scope),
+                ("state", "s"),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn code(meta: &Meta) -> String {
+        let reply = authorize(
+            meta,
+            IG_APP_ID,
+            IG_REDIRECT,
+            "instagram_business_basic,instagram_business_content_publish",
+        )
+        .await;
+        assert_eq!(reply.status(), 302);
+        let location = reply.headers()["location"].to_str().unwrap().to_string();
+        assert!(location.ends_with("#_"), "{location}");
+        let url = url::Url::parse(&location).unwrap();
+        url.query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned()
+    }
+
+    async fn exchange(meta: &Meta, code: &str) -> (u16, Value) {
+        let reply = meta
+            .http
+            .post(format!(
+                "{}/api.instagram.com/oauth/access_token",
+                meta.base
+            ))
+            .form(&[
+                ("client_id", IG_APP_ID),
+                ("client_secret", IG_APP_SECRET),
+                ("grant_type", "authorization_code"),
+                ("redirect_uri", IG_REDIRECT),
+                ("code", code),
+            ])
+            .send()
+            .await
+            .unwrap();
+        (reply.status().as_u16(), reply.json().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn authorize_is_strict() {
+        let meta = Meta::start().await;
+        let meta_app = authorize(&meta, APP_ID, IG_REDIRECT, "instagram_business_basic").await;
+        assert!(
+            meta_app
+                .text()
+                .await
+                .unwrap()
+                .contains("Invalid platform app")
+        );
+        let http = authorize(
+            &meta,
+            IG_APP_ID,
+            "http://localhost:8443/callback",
+            "instagram_business_basic",
+        )
+        .await;
+        assert!(http.text().await.unwrap().contains("Invalid redirect_uri"));
+        let old = authorize(&meta, IG_APP_ID, IG_REDIRECT, "business_basic").await;
+        assert!(old.text().await.unwrap().contains("Invalid Scopes"));
+    }
+
+    #[tokio::test]
+    async fn both_reply_shapes_single_use_codes_and_host_bound_tokens() {
+        let meta = Meta::start().await;
+        let (status, doc) = exchange(&meta, &code(&meta).await).await;
+        assert_eq!(status, 200, "{doc}");
+        assert!(doc["data"][0]["permissions"].is_string(), "{doc}");
+        meta.emulator
+            .configure(
+                &serde_yaml::from_str(
+                    "ig_exchange_shape: flat\nig_permissions_array: true\nig_user_id_number: true",
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        let code = code(&meta).await;
+        let (_, flat) = exchange(&meta, &code).await;
+        assert!(
+            flat["permissions"].is_array() && flat["user_id"].is_u64(),
+            "{flat}"
+        );
+        let (status, reused) = exchange(&meta, &code).await;
+        assert_eq!(
+            (status, reused["error_message"].as_str()),
+            (400, Some("Matching code was not found or was already used"))
+        );
+        let token = flat["access_token"].as_str().unwrap();
+        assert!(token.starts_with("IGAA"));
+        let on_fb: Value = meta
+            .http
+            .get(meta.graph("/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            error_code(&on_fb).0,
+            190,
+            "an IG token works only on its own host"
+        );
+        let me: Value = meta
+            .http
+            .get(format!("{}/graph.instagram.com/v25.0/me", meta.base))
+            .query(&[("fields", "user_id,username"), ("access_token", token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_ne!(me["user_id"], me["id"], "{me}");
+        let resumable: Value = meta
+            .http
+            .post(format!(
+                "{}/graph.instagram.com/v25.0/{FIRST_IG_USER}/media",
+                meta.base
+            ))
+            .bearer_auth(token)
+            .form(&[("media_type", "REELS"), ("upload_type", "resumable")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            resumable["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("video_url is required"),
+            "{resumable}"
+        );
+        // A refresh needs a token at least 24 hours old.
+        let refresh = |t: String| {
+            meta.http
+                .get(format!(
+                    "{}/graph.instagram.com/refresh_access_token",
+                    meta.base
+                ))
+                .query(&[("grant_type", "ig_refresh_token"), ("access_token", &t)])
+                .send()
+        };
+        let young: Value = refresh(token.to_string())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(error_code(&young).0, 190);
+    }
+}

@@ -150,6 +150,17 @@ pub(crate) fn create(
             false,
         );
     }
+    if let Some(max) = inner.settings.max_hashtags
+        && caption.matches('#').count() > max
+    {
+        return graph_error(
+            400,
+            100,
+            None,
+            &format!("Cannot use more than {max} hashtags per created media."),
+            false,
+        );
+    }
     let share_to_feed = match get("share_to_feed") {
         None => None,
         Some("true") => Some(true),

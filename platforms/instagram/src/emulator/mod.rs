@@ -5,7 +5,9 @@
 //! Meta's hosts are separate virtual hosts; on one port they are path prefixes named after
 //! the host (`/graph.facebook.com/v25.0/...`, `/rupload.facebook.com/ig-api-upload/...`,
 //! `/www.facebook.com/v25.0/dialog/oauth`), which the config's `graph_url`, `rupload_url` and
-//! `dialog_url` point at. Below the prefix every path is Meta's.
+//! `dialog_url` point at. Below the prefix every path is Meta's. The Instagram Login route
+//! (`www.instagram.com`, `api.instagram.com`, `graph.instagram.com`) is served too
+//! ([`ig_login`]), though keryx's client cannot use it for a local file.
 //!
 //! Knobs (YAML, all optional; see [`Knobs`]). Counters of the fault lists are 1-based over
 //! the emulator's life.
@@ -14,6 +16,7 @@
 #![allow(clippy::result_large_err)]
 
 mod graph;
+pub mod ig_login;
 mod login;
 mod media;
 mod mp4;
@@ -103,6 +106,20 @@ pub struct Knobs {
     pub permalink_fails: Option<bool>,
     /// Graph paths without the version prefix are accepted too (off).
     pub unversioned: Option<bool>,
+    /// Instagram Login route: registered redirects (`https://localhost:*/callback`), whether
+    /// `http://localhost` passes (unverified: no), the code-exchange reply flat (observed) or
+    /// in `data:[...]` (doc), `permissions` as an array, `user_id` as a number, the old token
+    /// still valid after a refresh (unverified: yes), and resumable uploads accepted on the
+    /// IG host (two live reports: no).
+    pub ig_redirect_uris: Option<Vec<String>>,
+    pub ig_allow_http_localhost: Option<bool>,
+    pub ig_exchange_shape: Option<String>,
+    pub ig_permissions_array: Option<bool>,
+    pub ig_user_id_number: Option<bool>,
+    pub ig_refresh_keeps_old: Option<bool>,
+    pub ig_accept_resumable: Option<bool>,
+    /// Refuse captions with more hashtags than this (unverified whether Meta does: off).
+    pub max_hashtags: Option<usize>,
 }
 
 pub(crate) struct Settings {
@@ -134,6 +151,14 @@ pub(crate) struct Settings {
     pub publish_token: String,
     pub permalink_fails: bool,
     pub unversioned: bool,
+    pub ig_redirect_uris: Vec<String>,
+    pub ig_allow_http_localhost: bool,
+    pub ig_exchange_flat: bool,
+    pub ig_permissions_array: bool,
+    pub ig_user_id_number: bool,
+    pub ig_refresh_keeps_old: bool,
+    pub ig_accept_resumable: bool,
+    pub max_hashtags: Option<usize>,
 }
 
 impl Default for Settings {
@@ -167,6 +192,14 @@ impl Default for Settings {
             publish_token: "both".into(),
             permalink_fails: false,
             unversioned: false,
+            ig_redirect_uris: vec!["https://localhost:*/callback".into()],
+            ig_allow_http_localhost: false,
+            ig_exchange_flat: false,
+            ig_permissions_array: false,
+            ig_user_id_number: false,
+            ig_refresh_keeps_old: true,
+            ig_accept_resumable: false,
+            max_hashtags: None,
         }
     }
 }
@@ -258,6 +291,8 @@ pub(crate) struct Inner {
     pub used_before: u64,
     pub counters: Counters,
     pub next_id: u64,
+    pub ig_codes: HashMap<String, ig_login::IgCode>,
+    pub ig_tokens: HashMap<String, ig_login::IgToken>,
 }
 
 impl Inner {
@@ -300,6 +335,8 @@ impl InstagramEmulator {
                 used_before: 0,
                 counters: Counters::default(),
                 next_id: 0,
+                ig_codes: HashMap::new(),
+                ig_tokens: HashMap::new(),
             })),
         })
     }
@@ -337,6 +374,17 @@ impl Emulator for InstagramEmulator {
                 "/rupload.facebook.com/ig-api-upload/{v}/{id}",
                 post(media::rupload),
             )
+            .route(
+                "/www.instagram.com/oauth/authorize",
+                get(ig_login::authorize),
+            )
+            .route(
+                "/api.instagram.com/oauth/access_token",
+                post(ig_login::exchange),
+            )
+            .route("/graph.instagram.com/{which}", get(ig_login::tokens))
+            .route("/graph.instagram.com/{v}/me", get(ig_login::me))
+            .route("/graph.instagram.com/{v}/{ig}/media", post(ig_login::media))
             .with_state(app)
     }
 
@@ -377,6 +425,13 @@ impl Emulator for InstagramEmulator {
             return bad("publish_token is both, page or user");
         }
         if knobs
+            .ig_exchange_shape
+            .as_deref()
+            .is_some_and(|f| !matches!(f, "data" | "flat"))
+        {
+            return bad("ig_exchange_shape is data or flat");
+        }
+        if knobs
             .throttle
             .is_some_and(|c| ![4, 17, 32, 613, 80002].contains(&c))
         {
@@ -411,8 +466,17 @@ impl Emulator for InstagramEmulator {
             fail_graph_with_5xx => fail_graph_with_5xx, invalidate_tokens => invalidated,
             revoke_publish_permission => publish_revoked, permission_status => permission_status,
             publish_token => publish_token, permalink_fails => permalink_fails,
-            unversioned => unversioned,
+            unversioned => unversioned, ig_redirect_uris => ig_redirect_uris,
+            ig_allow_http_localhost => ig_allow_http_localhost,
+            ig_permissions_array => ig_permissions_array, ig_user_id_number => ig_user_id_number,
+            ig_refresh_keeps_old => ig_refresh_keeps_old, ig_accept_resumable => ig_accept_resumable,
         );
+        if let Some(v) = knobs.ig_exchange_shape {
+            s.ig_exchange_flat = v == "flat";
+        }
+        if let Some(v) = knobs.max_hashtags {
+            s.max_hashtags = Some(v);
+        }
         if let Some(v) = knobs.processing_error {
             s.processing_error = Some(v);
         }
