@@ -354,3 +354,16 @@ fn bad_inputs_exit_2_before_a_byte_is_sent() {
     assert_eq!(stat(&emulator, "containers_created"), 0);
     assert_eq!(stat(&emulator, "rupload_posts"), 0);
 }
+
+#[test]
+fn an_expired_user_token_ends_in_exit_4_with_the_fix() {
+    let (home, emulator) = authorised();
+    // 70 days later: the long-lived user token (60 days) cannot be exchanged again.
+    emulator.configure(IG, "advance_clock_secs: 6048000\n");
+    let video = reel(&home, 5, 300_000);
+    home.run(&["post", IG, &video, "--yes"])
+        .expect_code(4)
+        .expect_stderr("463")
+        .expect_stderr("keryx auth instagram");
+    assert_eq!(stat(&emulator, "containers_created"), 0);
+}
