@@ -358,8 +358,9 @@ pub struct Exchanged {
     pub expires_in: Option<i64>,
 }
 
-/// `POST /{v}/oauth/access_token` with the parameters in the query (Meta documents GET; its
-/// own sample uses POST with the same query, reference §1.3). A refusal is final.
+/// `POST /{v}/oauth/access_token` (Meta documents GET; its own sample uses POST, reference
+/// §1.3) with the parameters in a form body, which Graph accepts as well as a query (§0): the
+/// app secret and tokens stay out of URLs, which proxies and logs keep. A refusal is final.
 pub async fn exchange_token(
     ctx: &Context,
     policy: &Policy,
@@ -370,7 +371,7 @@ pub async fn exchange_token(
     let reply = exchange(
         policy,
         "Meta's token endpoint",
-        || ctx.http.post(&url).query(params),
+        || ctx.http.post(&url).form(params),
         |reply| match classify("the token exchange", reply) {
             Verdict::TokenInvalid(e) => Verdict::Failed(e),
             other => other,
