@@ -653,3 +653,167 @@ mod instagram_login {
         assert_eq!(error_code(&young).0, 190);
     }
 }
+
+#[tokio::test]
+async fn page_reels_start_upload_finish_and_status() {
+    let meta = Meta::start().await;
+    let scopes = "pages_show_list,pages_read_engagement,pages_manage_posts";
+    let reply = meta
+        .dialog(&[
+            ("client_id", APP_ID),
+            ("redirect_uri", REDIRECT),
+            ("state", "s"),
+            ("response_type", "code"),
+            ("scope", scopes),
+        ])
+        .await;
+    let location = url::Url::parse(reply.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let (_, short) = meta
+        .token_call(&[
+            ("client_id", APP_ID),
+            ("client_secret", APP_SECRET),
+            ("redirect_uri", REDIRECT),
+            ("code", &code),
+        ])
+        .await;
+    let user = short["access_token"].as_str().unwrap().to_string();
+    let pages: Value = meta
+        .http
+        .get(meta.graph("/me/accounts"))
+        .query(&[("fields", "id,access_token")])
+        .bearer_auth(&user)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (page_id, page) = (
+        pages["data"][0]["id"].as_str().unwrap().to_string(),
+        pages["data"][0]["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    );
+    let reels = meta.graph(&format!("/{page_id}/video_reels"));
+    let with_user: Value = meta
+        .http
+        .post(&reels)
+        .bearer_auth(&user)
+        .form(&[("upload_phase", "start")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(&with_user).0,
+        190,
+        "Page Reels take the Page token"
+    );
+    let complete: Value = meta
+        .http
+        .post(&reels)
+        .bearer_auth(&page)
+        .form(&[("upload_phase", "complete")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(&complete).0,
+        100,
+        "the doc table's `complete` is not the enum's `finish`"
+    );
+    let started: Value = meta
+        .http
+        .post(&reels)
+        .bearer_auth(&page)
+        .form(&[("upload_phase", "start")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, upload_url) = (
+        started["video_id"].as_str().unwrap().to_string(),
+        started["upload_url"].as_str().unwrap().to_string(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.mp4");
+    keryx_core::media::synthetic::write_mp4(
+        &path,
+        std::time::Duration::from_secs(5),
+        1080,
+        1920,
+        60_000,
+    )
+    .unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let sent = meta
+        .http
+        .post(&upload_url)
+        .header("Authorization", format!("OAuth {page}"))
+        .header("offset", "0")
+        .header("file_size", bytes.len().to_string())
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let finish = |extra: Vec<(&'static str, String)>| {
+        let mut form = vec![
+            ("upload_phase", "finish".to_string()),
+            ("video_id", id.clone()),
+        ];
+        form.extend(extra);
+        meta.http.post(&reels).bearer_auth(&page).form(&form).send()
+    };
+    let soon: Value = finish(vec![
+        ("video_state", "SCHEDULED".into()),
+        ("scheduled_publish_time", "1".into()),
+    ])
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(error_code(&soon).0, 100);
+    let done: Value = finish(vec![("video_state", "PUBLISHED".into())])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["success"], true, "{done}");
+    let status: Value = meta
+        .http
+        .get(meta.graph(&format!("/{id}")))
+        .query(&[("fields", "status")])
+        .bearer_auth(&page)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        status["status"]["uploading_phase"]["bytes_transfered"],
+        bytes.len() as u64,
+        "{status}"
+    );
+    assert_eq!(
+        status["status"]["publishing_phase"]["publish_status"],
+        "published"
+    );
+}

@@ -214,8 +214,14 @@ fn handle(
             _ => unsupported(post, node),
         };
     }
+    if post && edge == Some("video_reels") && PAGES.iter().any(|p| p.id == node) {
+        return super::page_reels::video_reels(&mut inner, &token, node, &params, &base, &v);
+    }
     if post || edge.is_some() {
         return unsupported(post, node);
+    }
+    if super::page_reels::is_reel(&inner, node) {
+        return super::page_reels::status(&inner, &token, node);
     }
     if let Some(page) = PAGES.iter().find(|p| p.id == node) {
         let visible = match &token.kind {

@@ -20,6 +20,7 @@ pub mod ig_login;
 mod login;
 mod media;
 mod mp4;
+mod page_reels;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -293,6 +294,7 @@ pub(crate) struct Inner {
     pub next_id: u64,
     pub ig_codes: HashMap<String, ig_login::IgCode>,
     pub ig_tokens: HashMap<String, ig_login::IgToken>,
+    pub reels: BTreeMap<String, page_reels::Reel>,
 }
 
 impl Inner {
@@ -337,6 +339,7 @@ impl InstagramEmulator {
                 next_id: 0,
                 ig_codes: HashMap::new(),
                 ig_tokens: HashMap::new(),
+                reels: BTreeMap::new(),
             })),
         })
     }
@@ -373,6 +376,10 @@ impl Emulator for InstagramEmulator {
             .route(
                 "/rupload.facebook.com/ig-api-upload/{v}/{id}",
                 post(media::rupload),
+            )
+            .route(
+                "/rupload.facebook.com/video-upload/{v}/{id}",
+                post(page_reels::upload),
             )
             .route(
                 "/www.instagram.com/oauth/authorize",
