@@ -16,28 +16,40 @@ pub type PlatformOptions = BTreeMap<String, BTreeMap<String, OptionValue>>;
 /// options as `--<platform>-<option>` flags under a heading of their own (as rclone prefixes
 /// its backends' options). Completions and the man page are made from this too.
 pub fn command() -> clap::Command {
-    Cli::command().mut_subcommand("post", |mut post| {
-        for platform in keryx_core::registry() {
-            let heading = format!("{} options", platform.display_name());
-            for option in platform.options() {
-                let name = option.flag_name(platform.id());
-                let mut arg = clap::Arg::new(name.clone())
-                    .long(name)
-                    .help(option.help)
-                    .help_heading(heading.clone());
-                arg = match option.kind.value_name() {
-                    None => arg.action(ArgAction::SetTrue),
-                    Some(value_name) => {
-                        let option = *option;
-                        arg.value_name(value_name)
-                            .value_parser(move |text: &str| option.parse(text))
-                    }
-                };
-                post = post.arg(arg);
-            }
+    Cli::command()
+        .mut_subcommand("post", |post| {
+            with_platform_args(post, |platform| platform.options())
+        })
+        .mut_subcommand("auth", |auth| {
+            with_platform_args(auth, |platform| platform.auth_options())
+        })
+}
+
+/// `command` with each registered platform's `options` as `--<platform>-<option>` flags.
+fn with_platform_args(
+    mut command: clap::Command,
+    options: impl Fn(&dyn keryx_core::Platform) -> &'static [keryx_core::PostOption],
+) -> clap::Command {
+    for platform in keryx_core::registry() {
+        let heading = format!("{} options", platform.display_name());
+        for option in options(platform) {
+            let name = option.flag_name(platform.id());
+            let mut arg = clap::Arg::new(name.clone())
+                .long(name)
+                .help(option.help)
+                .help_heading(heading.clone());
+            arg = match option.kind.value_name() {
+                None => arg.action(ArgAction::SetTrue),
+                Some(value_name) => {
+                    let option = *option;
+                    arg.value_name(value_name)
+                        .value_parser(move |text: &str| option.parse(text))
+                }
+            };
+            command = command.arg(arg);
         }
-        post
-    })
+    }
+    command
 }
 
 /// Parses `args` with [`command`], keeping the platform options' values in [`PostArgs`].
@@ -48,18 +60,25 @@ where
 {
     let matches = command().try_get_matches_from(args)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
-    if let (Command::Post(post), Some(("post", post_matches))) =
-        (&mut cli.command, matches.subcommand())
-    {
-        post.platform_options = platform_options(post_matches);
+    match (&mut cli.command, matches.subcommand()) {
+        (Command::Post(post), Some(("post", post_matches))) => {
+            post.platform_options = platform_options(post_matches, |p| p.options());
+        }
+        (Command::Auth(auth), Some(("auth", auth_matches))) => {
+            auth.platform_options = platform_options(auth_matches, |p| p.auth_options());
+        }
+        _ => {}
     }
     Ok(cli)
 }
 
-fn platform_options(matches: &ArgMatches) -> PlatformOptions {
+fn platform_options(
+    matches: &ArgMatches,
+    options: impl Fn(&dyn keryx_core::Platform) -> &'static [keryx_core::PostOption],
+) -> PlatformOptions {
     let mut given = PlatformOptions::new();
     for platform in keryx_core::registry() {
-        for option in platform.options() {
+        for option in options(platform) {
             let id = option.flag_name(platform.id());
             let value = match option.kind {
                 // A flag not given stays unset, so the sidecar and the platform's defaults apply.
@@ -167,6 +186,11 @@ pub struct AuthArgs {
     /// platform in the config.
     #[arg(long, conflicts_with_all = ["code", "redirect", "no_browser", "client_secrets", "store_secret"])]
     pub remove: bool,
+
+    /// The platforms' own auth options given as `--<platform>-<option>`, by platform id (see
+    /// [`PostArgs::platform_options`]).
+    #[arg(skip)]
+    pub platform_options: PlatformOptions,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@
 //! crate, so every platform crate also exports `pub fn link() {}`, which the CLI's build script
 //! calls for each `keryx-*` dependency in `cli/Cargo.toml`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,19 @@ pub trait Platform: Send + Sync + 'static {
     /// friends in [`Platform::prepare`].
     fn options(&self) -> &'static [crate::options::PostOption] {
         &[]
+    }
+
+    /// The options `keryx auth <id>` takes besides the shared ones (e.g. an existing token),
+    /// declared as data like [`Platform::options`]: the CLI renders each as `--<id>-<name>` and
+    /// hands the values given in [`AuthOptions::platform_options`]. Only flags and text.
+    fn auth_options(&self) -> &'static [crate::options::PostOption] {
+        &[]
+    }
+
+    /// The environment variable holding the client secret, when the platform names it other
+    /// than `<ID>_CLIENT_SECRET` (see [`crate::secrets::client_secret_env`]).
+    fn client_secret_env(&self) -> Option<&'static str> {
+        None
     }
 
     /// Parses and validates this platform's config section, with errors that name the file,
@@ -129,6 +143,8 @@ pub struct AuthOptions {
     pub timeout: Duration,
     /// `--client-secrets`: a credentials file downloaded from the platform's console.
     pub client_secrets: Option<PathBuf>,
+    /// The values of the platform's own [`Platform::auth_options`] that were given, by name.
+    pub platform_options: BTreeMap<String, crate::options::OptionValue>,
 }
 
 /// What [`Platform::revoke`] achieved.

@@ -63,9 +63,14 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// The environment variable for a platform's client secret: `TIKTOK_CLIENT_SECRET` for `tiktok`.
+/// The environment variable for a platform's client secret: `TIKTOK_CLIENT_SECRET` for `tiktok`,
+/// unless the registered platform names its own ([`crate::Platform::client_secret_env`]: some
+/// providers call it an app secret, and their users look for that word).
 pub fn client_secret_env(platform: &str) -> String {
-    format!("{}_CLIENT_SECRET", platform.to_ascii_uppercase())
+    crate::platform::find(platform)
+        .and_then(|p| p.client_secret_env())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{}_CLIENT_SECRET", platform.to_ascii_uppercase()))
 }
 
 /// The secret name a platform's client secret is stored under: `tiktok/client_secret`.

@@ -106,7 +106,7 @@ fn write_config_then_auth_and_post_to_every_platform() {
     let mut home = home;
     home.set_env("KERYX_CONFIG", config.to_str().unwrap());
     let video = video(&home, "reel.mp4", 10, 1080, 1920, 2 * 1024 * 1024);
-    for platform in ["tiktok", "youtube"] {
+    for platform in ["instagram", "tiktok", "youtube"] {
         auth(&home, &served.base_url, platform)
             .expect_code(0)
             .expect_stdout("Authorised");
@@ -117,6 +117,7 @@ fn write_config_then_auth_and_post_to_every_platform() {
         assert_eq!(result["platform"], platform);
     }
     assert_eq!(served.stats("tiktok")["posts_completed"], 1);
+    assert_eq!(served.stats("instagram")["media"]["count"], 1);
     // A second emulator run may replace the file it wrote, never a config of the user's.
     drop(served);
     let again = Served::start(&home, &["--write-config", config.to_str().unwrap()]);

@@ -8,6 +8,7 @@ mod docs;
 mod emulator_cli;
 #[path = "../../core/tests/support/ffmpeg.rs"]
 mod ffmpeg;
+mod instagram;
 mod media;
 mod post_all;
 mod shell;

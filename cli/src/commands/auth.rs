@@ -13,10 +13,24 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: AuthArgs) -> Result<()> 
     if args.store_secret {
         return store_client_secret(ctx, platform.id(), mode);
     }
+    let mut given = args.platform_options;
+    // Options of another platform are refused, not silently dropped.
+    if let Some(other) = given.keys().find(|id| id.as_str() != platform.id()) {
+        return Err(Error::input(format!(
+            "--{other}-... options are for `keryx auth {other}`, not `keryx auth {}`",
+            platform.id()
+        ))
+        .with_hint("leave them out, or run the auth of the platform they belong to"));
+    }
     if args.remove {
+        if !given.is_empty() {
+            return Err(Error::input("--remove takes no other options")
+                .with_hint(format!("run `keryx auth {} --remove` alone", platform.id())));
+        }
         return remove(ctx, platform, mode).await;
     }
     let options = AuthOptions {
+        platform_options: given.remove(platform.id()).unwrap_or_default(),
         code: args.code,
         redirect: args.redirect,
         no_browser: args.no_browser,

@@ -179,6 +179,7 @@ async fn demo(
             no_browser: true,
             timeout: AUTH_TIMEOUT,
             client_secrets: None,
+            platform_options: Default::default(),
         };
         let report = platform
             .authorize(&ctx, &options)

@@ -112,6 +112,12 @@ fn is_loopback_host(host: &str) -> bool {
 /// bare code is kept verbatim, since real codes contain `*`, `!` and `.` that must not change.
 pub(crate) fn classify(input: &str, request: &AuthRequest) -> Pasted {
     let input = input.trim();
+    // Some providers (Meta) end their redirect with `#_` or `#_=_`, which is not part of the
+    // code; copied from an address bar it would make a bare code look like a URL fragment.
+    let input = input
+        .strip_suffix("#_=_")
+        .or_else(|| input.strip_suffix("#_"))
+        .unwrap_or(input);
     if input.is_empty() {
         return Pasted::Unusable("it is empty".into());
     }
@@ -355,6 +361,19 @@ mod tests {
         platform: "fake",
         display_name: "Fake",
     };
+
+    #[test]
+    fn a_providers_hash_suffix_is_not_part_of_a_pasted_code() {
+        let pending = request("http://localhost:53682/callback");
+        for pasted in ["AQBcode-1.x#_", "AQBcode-1.x#_=_", " AQBcode-1.x "] {
+            match classify(pasted, &pending) {
+                Pasted::Code(code) => assert_eq!(code.expose(), "AQBcode-1.x", "{pasted}"),
+                other => panic!("{pasted}: {other:?}"),
+            }
+        }
+        // Inside a code, `#` still means it is not one.
+        assert!(matches!(classify("AQB#x", &pending), Pasted::Unusable(_)));
+    }
 
     #[test]
     fn pinned_redirects() {

@@ -1,0 +1,372 @@
+//! `keryx auth instagram`: Facebook Login for Business with `response_type=code` to the fixed
+//! loopback redirect `http://localhost:<port>/callback` (reference §1.3-§1.5), then code →
+//! short-lived user token → long-lived user token → the Pages the user manages and the
+//! Instagram professional account linked to each (`/me/accounts`). Or `--instagram-token` and
+//! `--instagram-ig-user-id` for a token the user already has, checked by one call.
+//!
+//! Until keryx keeps several accounts per platform, the first linked account is the one
+//! stored; the others found are reported.
+
+use serde::Deserialize;
+
+use keryx_core::http::{Policy, Verdict, exchange};
+use keryx_core::oauth::{self, AuthRequest, FlowSpec};
+use keryx_core::tokens::{TokenSet, TokenStore};
+use keryx_core::{AuthOptions, AuthReport, Context, Error, OptionValue, Result, Secret};
+
+use crate::config::InstagramConfig;
+use crate::graph::{REQUIRED_SCOPES, SCOPES, classify, decode, exchange_token, unix_now};
+use crate::{IG_USER_ID, PLATFORM, TOKEN};
+
+/// Page tokens derived from a long-lived user token do not expire (reference §1.1); the store
+/// wants a date, so a far one.
+const PAGE_TOKEN_LIFE_SECS: i64 = 10 * 365 * 86_400;
+
+/// One Instagram account found behind a Page.
+#[derive(Debug, Clone)]
+pub struct Linked {
+    pub page_id: String,
+    pub page_name: String,
+    pub page_token: Secret,
+    pub ig_user_id: String,
+    pub username: String,
+}
+
+fn text<'a>(options: &'a AuthOptions, name: &str) -> Option<&'a str> {
+    match options.platform_options.get(name) {
+        Some(OptionValue::Text(t)) => Some(t.as_str()),
+        _ => None,
+    }
+}
+
+pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
+    if options.client_secrets.is_some() {
+        return Err(Error::input("Instagram has no client-secrets file")
+            .with_hint("put the app secret in INSTAGRAM_APP_SECRET or store it with `keryx auth instagram --store-secret`"));
+    }
+    let config = InstagramConfig::load(ctx)?;
+    match (text(options, TOKEN), text(options, IG_USER_ID)) {
+        (Some(token), Some(id)) => return supplied(ctx, &config, token, id).await,
+        (None, None) => {}
+        _ => {
+            return Err(
+                Error::input("--instagram-token and --instagram-ig-user-id go together")
+                    .with_hint("give both: the token and the Instagram account id it posts for"),
+            );
+        }
+    }
+    // Everything local is checked before the browser opens.
+    let (secret, _) = keryx_core::secrets::client_secret(&ctx.secrets, PLATFORM)?;
+    let mut options = options.clone();
+    if options.redirect.is_none() && options.code.is_none() {
+        // Meta matches the redirect exactly and takes http only for the literal `localhost`
+        // (reference §1.4), so the redirect is pinned rather than a random 127.0.0.1 port.
+        let port = match config.redirect_port {
+            0 => free_port()?,
+            port => port,
+        };
+        options.redirect = Some(format!("http://localhost:{port}/callback"));
+    }
+    let dialog = config.dialog();
+    let app_id = config.app_id.clone();
+    let authorize_url = move |request: &AuthRequest| {
+        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+        pairs
+            .append_pair("client_id", &app_id)
+            .append_pair("redirect_uri", &request.redirect_uri)
+            .append_pair("state", &request.state)
+            .append_pair("response_type", "code")
+            .append_pair("scope", &SCOPES.join(","));
+        format!("{dialog}?{}", pairs.finish())
+    };
+    let spec = FlowSpec {
+        platform: PLATFORM,
+        display_name: "Instagram",
+        callback_path: "/callback",
+        authorize_url: &authorize_url,
+    };
+    let callback = oauth::obtain_code(ctx, &spec, &options).await?;
+    let policy = Policy::from_env();
+    let exchanged = exchange_token(
+        ctx,
+        &policy,
+        &config,
+        &[
+            ("client_id", &config.app_id),
+            ("redirect_uri", &callback.request.redirect_uri),
+            ("client_secret", secret.expose()),
+            ("code", callback.code.expose()),
+        ],
+    )
+    .await;
+    // A code is single-use: whatever the answer, this pending authorisation is spent.
+    oauth::forget_pending(ctx, PLATFORM)?;
+    let short = exchanged?;
+    let long = exchange_token(
+        ctx,
+        &policy,
+        &config,
+        &[
+            ("grant_type", "fb_exchange_token"),
+            ("client_id", &config.app_id),
+            ("client_secret", secret.expose()),
+            ("fb_exchange_token", short.access_token.expose()),
+        ],
+    )
+    .await?;
+    let granted = granted_scopes(ctx, &config, &long.access_token).await?;
+    let missing: Vec<&str> = REQUIRED_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| !granted.iter().any(|g| g == s))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::input(format!(
+            "the Instagram authorisation lacks {}: keryx cannot find or post to the account without {}",
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        ))
+        .with_hint("run `keryx auth instagram` again and leave every permission ticked on Meta's page"));
+    }
+    let (accounts, unlinked) = linked_accounts(ctx, &config, &long.access_token).await?;
+    let Some(first) = accounts.first().cloned() else {
+        let mut hint = String::from(
+            "link an Instagram professional (Business or Creator) account to a Facebook Page you manage, select that Page on Meta's page, then run `keryx auth instagram` again (docs/instagram.md)",
+        );
+        if !granted.iter().any(|g| g == "business_management") {
+            hint.push_str("; a business-owned Page also needs business_management");
+        }
+        return Err(Error::input(
+            "no Instagram professional account is linked to the Pages keryx may see",
+        )
+        .with_hint(hint));
+    };
+    let now = unix_now();
+    let mut extra = serde_json::Map::new();
+    extra.insert("kind".into(), "user".into());
+    extra.insert("ig_user_id".into(), first.ig_user_id.clone().into());
+    extra.insert("page_id".into(), first.page_id.clone().into());
+    extra.insert("page_name".into(), first.page_name.clone().into());
+    let set = TokenSet {
+        refresh_token: long.access_token,
+        refresh_expires_at: long.expires_in.map(|s| now + s),
+        access_token: Some(first.page_token.clone()),
+        access_expires_at: Some(now + PAGE_TOKEN_LIFE_SECS),
+        account: Some(first.username.clone()),
+        scopes: granted,
+        extra,
+    };
+    save(ctx, set)?;
+    let mut notes = vec![format!(
+        "posts go to @{} (Instagram account {}, linked to the Page \"{}\")",
+        first.username, first.ig_user_id, first.page_name
+    )];
+    for other in accounts.iter().skip(1) {
+        notes.push(format!(
+            "also found @{} (Page \"{}\"); keryx keeps one Instagram account for now, the first",
+            other.username, other.page_name
+        ));
+    }
+    for page in unlinked {
+        notes.push(format!(
+            "the Page \"{page}\" has no linked Instagram professional account"
+        ));
+    }
+    Ok(AuthReport {
+        platform: PLATFORM.into(),
+        account: first.username,
+        notes,
+    })
+}
+
+/// `--instagram-token`: checked with one call (who the account is) before it is stored.
+async fn supplied(
+    ctx: &Context,
+    config: &InstagramConfig,
+    token: &str,
+    id: &str,
+) -> Result<AuthReport> {
+    let id = id.trim();
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::input(format!("--instagram-ig-user-id `{id}` is not an Instagram account id"))
+            .with_hint("it is a number such as 17841400000000001: Graph API Explorer shows it as instagram_business_account of your Page"));
+    }
+    let token = Secret::new(token.trim());
+    if token.is_empty() {
+        return Err(Error::input("--instagram-token is empty").with_hint("pass the access token"));
+    }
+    let username = username(ctx, config, &token, id).await?;
+    let mut extra = serde_json::Map::new();
+    extra.insert("kind".into(), "supplied".into());
+    extra.insert("ig_user_id".into(), id.into());
+    let set = TokenSet {
+        refresh_token: token.clone(),
+        refresh_expires_at: None,
+        access_token: Some(token),
+        access_expires_at: None,
+        account: Some(username.clone()),
+        scopes: Vec::new(),
+        extra,
+    };
+    save(ctx, set)?;
+    Ok(AuthReport {
+        platform: PLATFORM.into(),
+        account: username,
+        notes: vec!["the token is stored as given: when Meta stops accepting it, run `keryx auth instagram` again".into()],
+    })
+}
+
+fn save(ctx: &Context, set: TokenSet) -> Result<()> {
+    TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM).save_new(&set)?;
+    keryx_core::config::set_platform_key(ctx.config.path(), PLATFORM, "enabled", "true")
+}
+
+/// A free loopback port, for `redirect_port: 0` (the emulator registers any port).
+fn free_port() -> Result<u16> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| Error::input("cannot find a free loopback port").with_source(e))
+}
+
+/// One authorised GET with a token of the auth flow (no session yet: nothing is stored).
+async fn get(
+    ctx: &Context,
+    url: &str,
+    what: &str,
+    query: &[(&str, &str)],
+    token: &Secret,
+) -> Result<serde_json::Value> {
+    let reply = exchange(
+        &Policy::from_env(),
+        "Meta's Graph API",
+        || ctx.http.get(url).query(query).bearer_auth(token.expose()),
+        |reply| match classify(what, reply) {
+            Verdict::TokenInvalid(e) => Verdict::Failed(e),
+            other => other,
+        },
+    )
+    .await?;
+    decode(&reply.body, what)
+}
+
+async fn granted_scopes(
+    ctx: &Context,
+    config: &InstagramConfig,
+    token: &Secret,
+) -> Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Grant {
+        permission: String,
+        status: String,
+    }
+    #[derive(Deserialize)]
+    struct Grants {
+        data: Vec<Grant>,
+    }
+    let value = get(
+        ctx,
+        &config.graph("/me/permissions"),
+        "the granted permissions",
+        &[],
+        token,
+    )
+    .await?;
+    let grants: Grants = serde_json::from_value(value).map_err(|e| {
+        Error::platform("Meta's permissions reply is not what keryx expects").with_source(e)
+    })?;
+    Ok(grants
+        .data
+        .into_iter()
+        .filter(|g| g.status == "granted")
+        .map(|g| g.permission)
+        .collect())
+}
+
+/// Every Page of `/me/accounts` (following `paging.next`): the linked Instagram accounts, and
+/// the names of Pages without one.
+async fn linked_accounts(
+    ctx: &Context,
+    config: &InstagramConfig,
+    user: &Secret,
+) -> Result<(Vec<Linked>, Vec<String>)> {
+    #[derive(Deserialize)]
+    struct Ig {
+        id: String,
+    }
+    #[derive(Deserialize)]
+    struct Page {
+        id: String,
+        #[serde(default)]
+        name: String,
+        access_token: Option<String>,
+        instagram_business_account: Option<Ig>,
+    }
+    #[derive(Deserialize)]
+    struct Paging {
+        next: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Pages {
+        data: Vec<Page>,
+        paging: Option<Paging>,
+    }
+    let mut url = config.graph("/me/accounts");
+    let mut query = vec![("fields", "id,name,access_token,instagram_business_account")];
+    let (mut linked, mut unlinked) = (Vec::new(), Vec::new());
+    // Bounded: a Graph paging loop that never ends would be Meta's bug, not a reason to hang.
+    for _ in 0..50 {
+        let value = get(ctx, &url, "the list of Pages", &query, user).await?;
+        let pages: Pages = serde_json::from_value(value).map_err(|e| {
+            Error::platform("Meta's Pages reply is not what keryx expects").with_source(e)
+        })?;
+        for page in pages.data {
+            match (page.instagram_business_account, page.access_token) {
+                (Some(ig), Some(token)) => {
+                    let token = Secret::new(token);
+                    let username = username(ctx, config, &token, &ig.id).await?;
+                    linked.push(Linked {
+                        page_id: page.id,
+                        page_name: page.name,
+                        page_token: token,
+                        ig_user_id: ig.id,
+                        username,
+                    });
+                }
+                _ => unlinked.push(page.name),
+            }
+        }
+        match pages.paging.and_then(|p| p.next) {
+            Some(next) => {
+                url = next;
+                query = Vec::new();
+            }
+            None => break,
+        }
+    }
+    Ok((linked, unlinked))
+}
+
+async fn username(
+    ctx: &Context,
+    config: &InstagramConfig,
+    token: &Secret,
+    ig: &str,
+) -> Result<String> {
+    #[derive(Deserialize)]
+    struct User {
+        username: Option<String>,
+    }
+    let value = get(
+        ctx,
+        &config.graph(&format!("/{ig}")),
+        "the Instagram account",
+        &[("fields", "id,username")],
+        token,
+    )
+    .await?;
+    let user: User = serde_json::from_value(value).map_err(|e| {
+        Error::platform("Meta's account reply is not what keryx expects").with_source(e)
+    })?;
+    Ok(user.username.unwrap_or_else(|| ig.to_string()))
+}
