@@ -162,6 +162,11 @@ pub struct AuthArgs {
     /// Read the client secret from standard input and keep it in the secret store.
     #[arg(long, conflicts_with_all = ["code", "client_secrets"])]
     pub store_secret: bool,
+
+    /// Sign in with an app password instead of the browser (platforms that have them, e.g.
+    /// for CI): read from the platform's environment variable or a hidden prompt, never an argument.
+    #[arg(long, conflicts_with_all = ["code", "redirect", "client_secrets", "store_secret"])]
+    pub app_password: bool,
 }
 
 #[derive(Debug, Args)]

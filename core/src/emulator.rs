@@ -57,6 +57,13 @@ pub trait Emulator: Send + Sync + 'static {
     /// The environment variable and value of the client secret the emulator accepts.
     fn client_secret(&self) -> (&'static str, String);
 
+    /// The secret-store name `keryx demo` and `keryx emulator --write-config` keep
+    /// [`Emulator::client_secret`]'s value under: the platform's client secret by default; a
+    /// platform whose users sign in with an app password instead names that secret.
+    fn secret_name(&self) -> String {
+        crate::secrets::client_secret_name(self.platform_id())
+    }
+
     /// What the emulator saw (uploads, posts, live tokens, peak concurrent uploads...).
     fn stats(&self) -> serde_json::Value;
 

@@ -52,6 +52,13 @@ pub trait Platform: Send + Sync + 'static {
     /// line and key. Called before any other method, and by `keryx status`.
     fn check_config(&self, ctx: &Context) -> Result<()>;
 
+    /// Whether [`Platform::authorize`] takes [`AuthOptions::app_password`] (a password for one
+    /// app instead of the browser). The CLI refuses `--app-password` for the others, and
+    /// `keryx demo` signs in this way where it is offered.
+    fn app_passwords(&self) -> bool {
+        false
+    }
+
     /// What `keryx status` and `keryx platforms` show about this platform: its config, where
     /// its client secret comes from, and whose token is stored. Never touches the network.
     async fn status(&self, ctx: &Context) -> PlatformStatus {
@@ -120,6 +127,9 @@ pub struct AuthOptions {
     pub timeout: Duration,
     /// `--client-secrets`: a credentials file downloaded from the platform's console.
     pub client_secrets: Option<PathBuf>,
+    /// `--app-password`: sign in with an app password (a revocable password for one app)
+    /// instead of the browser, on platforms that have them. Others refuse it.
+    pub app_password: bool,
 }
 
 /// The result of a successful `keryx auth`.

@@ -12,12 +12,20 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: AuthArgs) -> Result<()> 
     if args.store_secret {
         return store_client_secret(ctx, platform.id(), mode);
     }
+    if args.app_password && !platform.app_passwords() {
+        return Err(
+            Error::input(format!("{} has no app passwords", platform.display_name())).with_hint(
+                format!("run `keryx auth {}` without --app-password", platform.id()),
+            ),
+        );
+    }
     let options = AuthOptions {
         code: args.code,
         redirect: args.redirect,
         no_browser: args.no_browser,
         timeout: args.timeout,
         client_secrets: args.client_secrets,
+        app_password: args.app_password,
     };
     let report = platform.authorize(ctx, &options).await?;
     if mode.json {

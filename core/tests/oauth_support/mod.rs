@@ -100,6 +100,7 @@ pub fn options() -> AuthOptions {
         no_browser: true,
         timeout: Duration::from_secs(20),
         client_secrets: None,
+        app_password: false,
     }
 }
 

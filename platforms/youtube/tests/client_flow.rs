@@ -147,6 +147,7 @@ impl World {
             no_browser: true,
             timeout: Duration::from_secs(20),
             client_secrets,
+            app_password: false,
         };
         let flow = YouTube.authorize(&ctx, &options);
         let ui = self.ui.clone();

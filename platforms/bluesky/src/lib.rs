@@ -1,0 +1,95 @@
+//! keryx platform: Bluesky, the AT Protocol's social app.
+//!
+//! A post is an `app.bsky.feed.post` record in the user's repository on their PDS (personal
+//! data server), embedding a video blob (`app.bsky.embed.video`). keryx:
+//! - resolves the handle to a DID and the DID to its PDS ([`identity`]);
+//! - signs in with an app password (`com.atproto.server.createSession`), keeping the rotating
+//!   refresh token with core's `TokenStore` ([`auth`], [`xrpc`]);
+//! - checks the post before a byte is sent: MP4 only, the PDS's blob limit, text within 300
+//!   graphemes with hashtag facets at UTF-8 byte offsets ([`text`], [`publish`]);
+//! - uploads the blob through core's upload engine, checks the server's CID against its own
+//!   ([`cid`]), and creates the record once: the blob is checkpointed before `createRecord`, and
+//!   a rerun or an unclear failure looks for the post with `listRecords` before creating one.
+//!
+//! [`emulator`] is a strict fake of the PDS subset keryx uses, with the real server's error
+//! bodies; the real PDS (`@atproto/pds`, via `shared/peers/bluesky-pds`) judges both in the
+//! end-to-end tests.
+
+pub mod auth;
+pub mod cid;
+pub mod config;
+pub mod emulator;
+pub mod identity;
+pub mod publish;
+pub mod text;
+pub mod tid;
+pub mod xrpc;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use keryx_core::{
+    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PostOption, PreparedPost,
+    Registration, Result, VideoFile,
+};
+
+pub use config::BlueskyConfig;
+
+/// The platform id: config section, CLI word, registry key.
+pub const PLATFORM: &str = "bluesky";
+
+/// Where the app password comes from when not typed at the hidden prompt.
+pub const APP_PASSWORD_ENV: &str = "BLUESKY_APP_PASSWORD";
+
+pub struct Bluesky;
+
+inventory::submit!(Registration::new(&Bluesky));
+
+/// Referenced by a binary so the linker keeps this crate's registration.
+pub fn link() {}
+
+static OPTIONS: [PostOption; 1] = [PostOption::text(
+    "alt",
+    "TEXT",
+    "Alt text describing the video for people who cannot see it (at most 1000 graphemes)",
+)];
+
+#[async_trait]
+impl Platform for Bluesky {
+    fn id(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn display_name(&self) -> &'static str {
+        "Bluesky"
+    }
+
+    fn options(&self) -> &'static [PostOption] {
+        &OPTIONS
+    }
+
+    fn app_passwords(&self) -> bool {
+        true
+    }
+
+    fn check_config(&self, ctx: &Context) -> Result<()> {
+        BlueskyConfig::load(ctx).map(|_| ())
+    }
+
+    async fn authorize(&self, ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
+        auth::authorize(ctx, options).await
+    }
+
+    async fn prepare(
+        &self,
+        ctx: &Context,
+        video: &VideoFile,
+        metadata: &Metadata,
+    ) -> Result<Box<dyn PreparedPost>> {
+        publish::prepare(ctx, video, metadata).await
+    }
+
+    fn emulator(&self) -> Arc<dyn Emulator> {
+        emulator::BlueskyEmulator::new()
+    }
+}
