@@ -14,21 +14,21 @@ use sha2::{Digest, Sha256};
 use crate::support::{EmulatorProcess, Home, configure_for_emulator, video};
 
 /// A real PDS + PLC on loopback for one test; stopped (and its data removed) on drop.
-struct Pds {
+pub struct Pds {
     child: Child,
     stdin: Option<ChildStdin>,
-    env: Value,
+    pub env: Value,
     _data: tempfile::TempDir,
     http: reqwest::blocking::Client,
 }
 
-fn harness_dir() -> PathBuf {
+pub fn harness_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bluesky-pds")
 }
 
 impl Pds {
     /// `None` (saying so loudly) when the harness is not installed; under CI that fails.
-    fn start() -> Option<Pds> {
+    pub fn start() -> Option<Pds> {
         let dir = harness_dir();
         let node = dir.join("node_modules/.bin/node");
         if !node.exists() || !dir.join("node_modules/.keryx-harness-stamp").exists() {
@@ -68,11 +68,11 @@ impl Pds {
         })
     }
 
-    fn url(&self) -> &str {
+    pub fn url(&self) -> &str {
         self.env["pds_url"].as_str().unwrap()
     }
 
-    fn account(&self, i: usize) -> &Value {
+    pub fn account(&self, i: usize) -> &Value {
         &self.env["accounts"][i]
     }
 

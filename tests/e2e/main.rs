@@ -2,6 +2,7 @@
 //! `keryx emulator` in its own process, with a throwaway HOME per test.
 
 mod bluesky;
+mod bluesky_oauth;
 mod cli;
 mod conformance;
 mod demo;

@@ -18,8 +18,10 @@
 pub mod auth;
 pub mod cid;
 pub mod config;
+pub mod dpop;
 pub mod emulator;
 pub mod identity;
+pub mod oauth;
 pub mod publish;
 pub mod text;
 pub mod tid;
