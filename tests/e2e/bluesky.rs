@@ -76,7 +76,7 @@ impl Pds {
         &self.env["accounts"][i]
     }
 
-    fn get(&self, path: &str, query: &[(&str, &str)]) -> reqwest::blocking::Response {
+    pub fn get(&self, path: &str, query: &[(&str, &str)]) -> reqwest::blocking::Response {
         self.http
             .get(format!("{}{path}", self.url()))
             .query(query)
@@ -84,7 +84,7 @@ impl Pds {
             .expect("PDS request")
     }
 
-    fn posts(&self, did: &str) -> Vec<Value> {
+    pub fn posts(&self, did: &str) -> Vec<Value> {
         let listed: Value = self
             .get(
                 "/xrpc/com.atproto.repo.listRecords",
@@ -100,7 +100,7 @@ impl Pds {
     }
 
     /// A home whose config points at this PDS for account `i`, with its app password exported.
-    fn home(&self, i: usize, extra: &str) -> Home {
+    pub fn home(&self, i: usize, extra: &str) -> Home {
         let mut home = Home::new();
         let account = self.account(i);
         home.write_config(&format!(

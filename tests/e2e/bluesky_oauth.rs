@@ -195,3 +195,134 @@ async fn oauth_flow(pds: &Pds) {
     }
     assert_eq!(status, 200);
 }
+
+/// The harness's PDS description on disk, for the consent helper's `--env`.
+fn env_file(pds: &Pds, home: &crate::support::Home) -> std::path::PathBuf {
+    let path = home.path().join("pds.json");
+    std::fs::write(&path, pds.env.to_string()).unwrap();
+    path
+}
+
+/// `keryx auth bluesky` through the binary, the consent helper as the BROWSER: PAR, the
+/// loopback capture, the code exchange; then posts that refresh the DPoP-bound session, among
+/// them eight processes at once on the one session (the PDS kills the session if any refresh
+/// token is replayed, so all eight succeeding proves the refresh lock).
+#[test]
+fn bluesky_oauth_login_through_the_binary_and_eight_concurrent_posts() {
+    let Some(pds) = Pds::start() else { return };
+    let did = pds.account(0)["did"].as_str().unwrap().to_string();
+    let mut home = pds.home(0, "");
+    home.env.retain(|(k, _)| k != "BLUESKY_APP_PASSWORD");
+    let env = env_file(&pds, &home);
+    let harness = harness_dir();
+    home.set_env(
+        "BROWSER",
+        &format!(
+            "{} {} --env {}",
+            harness.join("node_modules/.bin/node").display(),
+            harness.join("oauth-consent.mjs").display(),
+            env.display()
+        ),
+    );
+    let auth = home.run(&["auth", "bluesky"]);
+    auth.expect_code(0)
+        .expect_stdout(&format!("Authorised Bluesky as alice.test ({did})"))
+        .expect_stdout("14 days");
+    // The URL keryx showed is PAR's: only client_id and request_uri.
+    let shown = auth
+        .stderr
+        .lines()
+        .find(|l| l.contains("/oauth/authorize?"))
+        .expect("the URL");
+    let url = url::Url::parse(shown.trim()).unwrap();
+    let keys: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(keys, ["client_id", "request_uri"]);
+    let config = home.config();
+    assert!(config.contains("enabled: true"), "{config}");
+    // No pending authorisation (and its DPoP key) is left behind.
+    assert!(!config.contains("oauth_pending"), "{config}");
+
+    let first = crate::support::video(&home, "first.mp4", 4, 1080, 1920, 200_000);
+    home.run(&[
+        "post",
+        "bluesky",
+        first.to_str().unwrap(),
+        "--yes",
+        "--title",
+        "oauth #dpop",
+    ])
+    .expect_code(0);
+    let files: Vec<_> = (0..8)
+        .map(|i| {
+            crate::support::video(
+                &home,
+                &format!("c{i}.mp4"),
+                3 + i,
+                720,
+                1280,
+                150_000 + i * 1000,
+            )
+        })
+        .collect();
+    let mut children: Vec<_> = files
+        .iter()
+        .map(|f| {
+            home.spawn(&[
+                "post",
+                "bluesky",
+                f.to_str().unwrap(),
+                "--yes",
+                "--title",
+                "at once",
+            ])
+        })
+        .collect();
+    for child in &mut children {
+        let status = crate::support::wait_with_timeout(child, std::time::Duration::from_secs(120));
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        assert!(status.success(), "a concurrent post failed: {stderr}");
+    }
+    assert_eq!(pds.posts(&did).len(), 9);
+}
+
+/// A pasted callback address whose `iss` is not the authorization server's is refused with
+/// exit 2, and nothing is stored.
+#[test]
+fn bluesky_oauth_refuses_a_callback_with_a_forged_iss() {
+    let Some(pds) = Pds::start() else { return };
+    let mut home = pds.home(0, "");
+    home.env.retain(|(k, _)| k != "BLUESKY_APP_PASSWORD");
+    let env = env_file(&pds, &home);
+    let mut child = home
+        .command(&["auth", "bluesky", "--no-browser", "--timeout", "60s"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = crate::support::Lines::new(child.stderr.take().unwrap());
+    let url = lines.wait_for(std::time::Duration::from_secs(30), |l| {
+        l.contains("/oauth/authorize?")
+    });
+    let harness = harness_dir();
+    let out = std::process::Command::new(harness.join("node_modules/.bin/node"))
+        .arg(harness.join("oauth-consent.mjs"))
+        .args(["--env", env.to_str().unwrap(), "--no-follow", url.trim()])
+        .output()
+        .unwrap();
+    let approved: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let redirect = approved["redirect"].as_str().unwrap();
+    let iss = approved["params"]["iss"].as_str().unwrap();
+    let encoded: String = url::form_urlencoded::byte_serialize(iss.as_bytes()).collect();
+    let forged = redirect.replace(&encoded, "http%3A%2F%2Fevil.example");
+    assert_ne!(forged, redirect);
+    crate::support::write_stdin(&mut child, &format!("{forged}\n"));
+    let status = crate::support::wait_with_timeout(&mut child, std::time::Duration::from_secs(60));
+    let said = lines.rest();
+    assert_eq!(status.code(), Some(2), "{said}");
+    assert!(said.contains("issuer"), "{said}");
+    assert!(
+        !home.config().contains("bluesky/token"),
+        "{}",
+        home.config()
+    );
+}

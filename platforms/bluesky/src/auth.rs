@@ -27,12 +27,7 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
             .with_hint("use `keryx auth bluesky --app-password`"));
     }
     if !options.app_password {
-        return Err(Error::input(
-            "this keryx signs in to Bluesky with app passwords only; the browser sign-in (OAuth) is not built yet",
-        )
-        .with_hint(format!(
-            "create an app password in Bluesky (Settings → Privacy and security → App passwords), then: {APP_PASSWORD_ENV}=xxxx-xxxx-xxxx-xxxx keryx auth bluesky --app-password"
-        )));
+        return crate::login::authorize(ctx, options).await;
     }
     let config = BlueskyConfig::load(ctx)?;
     let password = app_password(ctx, &config)?;

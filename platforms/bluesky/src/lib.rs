@@ -21,6 +21,7 @@ pub mod config;
 pub mod dpop;
 pub mod emulator;
 pub mod identity;
+pub mod login;
 pub mod oauth;
 pub mod publish;
 pub mod text;

@@ -50,6 +50,8 @@ pub struct BlueskyPost {
     handle: String,
     pds: String,
     limit: Option<u64>,
+    /// The stored session's account and kind (core re-reads its tokens under the lock).
+    extra: serde_json::Map<String, Value>,
 }
 
 /// What a rerun needs: the blob on the PDS and when this post started.
@@ -146,6 +148,22 @@ pub async fn prepare(
         .with_hint("run `keryx auth bluesky --app-password` again"));
     };
     let handle = field("handle").unwrap_or_else(|| config.handle().to_string());
+    if let Some(ends) = stored.extra.get("session_ends_at").and_then(Value::as_i64) {
+        let left = ends - keryx_core::tokens::unix_now();
+        if left <= 0 {
+            return Err(Error::authorisation(
+                Cause::AuthorisationExpired,
+                "the Bluesky sign-in ended: Bluesky ends an app's OAuth session 14 days after the login",
+            )
+            .with_hint(crate::xrpc::REAUTH_HINT));
+        }
+        if left < 2 * 24 * 3600 {
+            ctx.ui.warn(&format!(
+                "the Bluesky sign-in ends in {} hours (14 days after the login): run `keryx auth bluesky` again soon, or use --app-password for unattended runs",
+                left / 3600
+            ));
+        }
+    }
     let limit = blob_limit(ctx, &pds).await?;
     if let Some(limit) = limit
         && video.size > limit
@@ -173,6 +191,7 @@ pub async fn prepare(
         handle,
         pds,
         limit,
+        extra: stored.extra.clone(),
     }))
 }
 
@@ -232,9 +251,7 @@ impl PreparedPost for BlueskyPost {
         progress.phase("starting", None);
         let checkpoint: Checkpoint<Saved> =
             Checkpoint::acquire(&ctx.paths, CHECKPOINT, PLATFORM, &self.video)?;
-        let api = BlueskyApi {
-            pds: self.pds.clone(),
-        };
+        let api = BlueskyApi::from_extra(&self.extra)?;
         let session = Session::start(ctx, &api, Start::Mint).await?;
         let digest = keryx_core::media::fingerprint(&self.path).await?;
         let local_cid = crate::cid::digest_from_hex(&digest)
@@ -284,7 +301,10 @@ impl PreparedPost for BlueskyPost {
         let created = session
             .send_classified(
                 "createRecord",
-                |http, token| http.post(&url).bearer_auth(token.expose()).json(&body),
+                |http, token| {
+                    api.authorised(http.post(&url), "POST", &url, token)
+                        .json(&body)
+                },
                 |reply| match classify(reply) {
                     // A 5xx may come after the commit (and a repeat at the same key is a 500
                     // too): not retried blindly; listRecords below tells what happened.
@@ -448,10 +468,10 @@ impl RangeProtocol for BlobUpload<'_> {
 
     fn send_range(&self, _offset: u64, _len: u64, _total: u64) -> reqwest::RequestBuilder {
         let token = self.token.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        self.ctx
-            .http
-            .post(&self.url)
-            .bearer_auth(token.expose())
+        let request = self.ctx.http.post(&self.url);
+        self.session
+            .api()
+            .authorised(request, "POST", &self.url, &token)
             .header(reqwest::header::CONTENT_TYPE, "video/mp4")
     }
 
@@ -462,10 +482,17 @@ impl RangeProtocol for BlobUpload<'_> {
     ) -> RangeReply<Value> {
         let status = response.status();
         let retry_after = keryx_core::http::retry_after(response.headers());
+        let headers = response.headers().clone();
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes,
             Err(e) => return transport_failure(self, e),
         };
+        if self.session.api().wants_new_nonce(&headers, &bytes) {
+            return RangeReply::Retry {
+                retry_after: Some(std::time::Duration::ZERO),
+                why: "the PDS asked for a new DPoP nonce".into(),
+            };
+        }
         if status.is_success() {
             return match serde_json::from_slice(&bytes) {
                 Ok(done) => RangeReply::Done(done),

@@ -157,11 +157,97 @@ pub fn jwt_exp(jwt: &str) -> Option<i64> {
         .as_i64()
 }
 
-/// An app-password session with one PDS, for core's `Session`: refreshing is
-/// `refreshSession` with the refresh JWT, which rotates it (core stores the new one, under its
-/// lock, before the new access token is used).
+/// A session with one PDS, for core's `Session`. App passwords: refreshing is `refreshSession`
+/// with the refresh JWT, and calls carry `Authorization: Bearer`. OAuth: refreshing is the token
+/// endpoint with the session's DPoP key and client_id, and calls carry `Authorization: DPoP`
+/// and a proof with `ath` and the PDS's newest nonce. Either way the refresh token rotates and
+/// core stores the new one, under its lock, before the new access token is used: a replayed
+/// OAuth refresh token kills the whole session.
 pub struct BlueskyApi {
     pub pds: String,
+    pub oauth: Option<OauthSession>,
+}
+
+/// What an OAuth session needs besides its tokens.
+pub struct OauthSession {
+    pub key: crate::dpop::DpopKey,
+    pub nonces: crate::dpop::Nonces,
+    pub client_id: String,
+    pub token_endpoint: String,
+    pub session_ends_at: Option<i64>,
+}
+
+impl BlueskyApi {
+    /// From the stored session's `extra`.
+    pub fn from_extra(extra: &serde_json::Map<String, serde_json::Value>) -> Result<BlueskyApi> {
+        let field = |name: &str| extra.get(name).and_then(|v| v.as_str()).map(str::to_string);
+        let pds = field("pds").ok_or_else(|| {
+            Error::authorisation(
+                Cause::NotAuthorised,
+                "the stored Bluesky session names no PDS",
+            )
+            .with_hint(REAUTH_HINT)
+        })?;
+        let oauth = if field("kind").as_deref() == Some(crate::login::KIND_OAUTH) {
+            let (Some(key), Some(client_id), Some(token_endpoint)) = (
+                field("dpop_key"),
+                field("client_id"),
+                field("token_endpoint"),
+            ) else {
+                return Err(Error::authorisation(
+                    Cause::NotAuthorised,
+                    "the stored Bluesky OAuth session lacks its DPoP key",
+                )
+                .with_hint(REAUTH_HINT));
+            };
+            Some(OauthSession {
+                key: crate::dpop::DpopKey::from_secret(&Secret::new(key))?,
+                nonces: Default::default(),
+                client_id,
+                token_endpoint,
+                session_ends_at: extra.get("session_ends_at").and_then(|v| v.as_i64()),
+            })
+        } else {
+            None
+        };
+        Ok(BlueskyApi { pds, oauth })
+    }
+
+    /// Adds the access token to a PDS request: a Bearer token, or DPoP with a fresh proof.
+    pub fn authorised(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &str,
+        url: &str,
+        token: &Secret,
+    ) -> reqwest::RequestBuilder {
+        match &self.oauth {
+            None => request.bearer_auth(token.expose()),
+            Some(oauth) => {
+                let proof = oauth.key.proof(
+                    method,
+                    url,
+                    oauth.nonces.get(url).as_deref(),
+                    Some(token.expose()),
+                );
+                request
+                    .header(
+                        reqwest::header::AUTHORIZATION,
+                        format!("DPoP {}", token.expose()),
+                    )
+                    .header("DPoP", proof)
+            }
+        }
+    }
+
+    /// Keeps the PDS's newest nonce; `true` when the reply asks for a retry with it.
+    pub fn wants_new_nonce(&self, headers: &reqwest::header::HeaderMap, body: &[u8]) -> bool {
+        let Some(oauth) = &self.oauth else {
+            return false;
+        };
+        oauth.nonces.take_from(&self.pds, headers);
+        ErrorBody::parse(body).error == "use_dpop_nonce"
+    }
 }
 
 impl Api for BlueskyApi {
@@ -179,6 +265,9 @@ impl Api for BlueskyApi {
         policy: &Policy,
         refresh_token: Secret,
     ) -> Result<TokenReply> {
+        if let Some(oauth) = &self.oauth {
+            return oauth_refresh(ctx, oauth, &refresh_token).await;
+        }
         let url = join(&self.pds, "/xrpc/com.atproto.server.refreshSession");
         let reply = exchange(
             policy,
@@ -196,8 +285,51 @@ impl Api for BlueskyApi {
     }
 
     fn classify(&self, _what: &str, reply: &Reply) -> Verdict {
+        if self.wants_new_nonce(&reply.headers, &reply.body) {
+            return Verdict::Transient {
+                retry_after: Some(std::time::Duration::ZERO),
+                error: xrpc_error(reply.status, &reply.body),
+            };
+        }
         classify(reply)
     }
+}
+
+/// The OAuth refresh: DPoP-signed, with the client_id the session was issued to.
+async fn oauth_refresh(
+    ctx: &Context,
+    oauth: &OauthSession,
+    refresh: &Secret,
+) -> Result<TokenReply> {
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.expose()),
+        ("client_id", oauth.client_id.as_str()),
+    ];
+    let reply = crate::oauth::dpop_form(
+        ctx,
+        "Bluesky (token refresh)",
+        &oauth.token_endpoint,
+        &oauth.key,
+        &oauth.nonces,
+        &form,
+    )
+    .await?;
+    let tokens: crate::oauth::Tokens = decode(&reply, "token refresh")?;
+    let now = unix_now();
+    Ok(TokenReply {
+        access_token: Secret::new(tokens.access_token),
+        expires_in: Some(tokens.expires_in),
+        refresh_token: Some(Secret::new(tokens.refresh_token)),
+        refresh_expires_in: oauth.session_ends_at.map(|end| end - now),
+        scopes: Some(
+            tokens
+                .scope
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+        ),
+    })
 }
 
 /// A 2xx reply's JSON body, or an error naming the call.
