@@ -326,3 +326,43 @@ fn bluesky_oauth_refuses_a_callback_with_a_forged_iss() {
         home.config()
     );
 }
+
+/// `--code` in a second process finishes the authorisation the first one started: the pending
+/// request keeps the DPoP key the PAR was signed with and the client_id.
+#[test]
+fn bluesky_oauth_code_in_a_second_process() {
+    let Some(pds) = Pds::start() else { return };
+    let did = pds.account(0)["did"].as_str().unwrap().to_string();
+    let mut home = pds.home(0, "");
+    home.env.retain(|(k, _)| k != "BLUESKY_APP_PASSWORD");
+    let env = env_file(&pds, &home);
+    let mut first = home.spawn(&["auth", "bluesky", "--no-browser", "--timeout", "60s"]);
+    let mut lines = crate::support::Lines::new(first.stderr.take().unwrap());
+    let url = lines.wait_for(std::time::Duration::from_secs(30), |l| {
+        l.contains("/oauth/authorize?")
+    });
+    let harness = harness_dir();
+    let out = std::process::Command::new(harness.join("node_modules/.bin/node"))
+        .arg(harness.join("oauth-consent.mjs"))
+        .args(["--env", env.to_str().unwrap(), "--no-follow", url.trim()])
+        .output()
+        .unwrap();
+    let approved: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let redirect = approved["redirect"].as_str().unwrap();
+    let _ = first.kill();
+    let _ = first.wait();
+    home.run(&["auth", "bluesky", "--code", redirect])
+        .expect_code(0)
+        .expect_stdout(&format!("Authorised Bluesky as alice.test ({did})"));
+    let video = crate::support::video(&home, "reel.mp4", 4, 720, 1280, 150_000);
+    home.run(&[
+        "post",
+        "bluesky",
+        video.to_str().unwrap(),
+        "--yes",
+        "--title",
+        "via --code",
+    ])
+    .expect_code(0);
+    assert_eq!(pds.posts(&did).len(), 1);
+}

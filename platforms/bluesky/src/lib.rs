@@ -32,8 +32,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use keryx_core::{
-    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PostOption, PreparedPost,
-    Registration, Result, VideoFile,
+    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PlatformStatus, PostOption,
+    PreparedPost, Registration, Result, VideoFile,
 };
 
 pub use config::BlueskyConfig;
@@ -77,6 +77,40 @@ impl Platform for Bluesky {
 
     fn check_config(&self, ctx: &Context) -> Result<()> {
         BlueskyConfig::load(ctx).map(|_| ())
+    }
+
+    /// Besides whose session is stored: when it ends (14 days after an OAuth login; the
+    /// app-password refresh token's 90 days, renewed by every post).
+    async fn status(&self, ctx: &Context) -> PlatformStatus {
+        let token = keryx_core::tokens::TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM)
+            .load()
+            .ok()
+            .flatten()
+            .map(|set| {
+                let who = set.account.clone().unwrap_or_else(|| "an unnamed account".into());
+                let kind = set.extra.get("kind").and_then(|k| k.as_str()).unwrap_or("session");
+                match set.refresh_expires_at.and_then(|at| {
+                    time::OffsetDateTime::from_unix_timestamp(at).ok()
+                }) {
+                    Some(end) => format!(
+                        "stored for {who} ({kind}); the session ends {}-{:02}-{:02} {:02}:{:02} UTC",
+                        end.year(),
+                        u8::from(end.month()),
+                        end.day(),
+                        end.hour(),
+                        end.minute()
+                    ),
+                    None => format!("stored for {who} ({kind})"),
+                }
+            });
+        PlatformStatus {
+            platform: PLATFORM.into(),
+            enabled: ctx.config.is_enabled(PLATFORM),
+            config_error: self.check_config(ctx).err().map(|e| e.to_string()),
+            // A public client: there is no client secret to find.
+            secret: Some("none needed".into()),
+            token,
+        }
     }
 
     async fn authorize(&self, ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {

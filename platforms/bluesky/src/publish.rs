@@ -130,7 +130,7 @@ pub async fn prepare(
     let Some(stored) = stored else {
         return Err(
             Error::authorisation(Cause::NotAuthorised, "Bluesky is not authorised")
-                .with_hint("run `keryx auth bluesky --app-password`"),
+                .with_hint(crate::xrpc::REAUTH_HINT),
         );
     };
     let field = |name: &str| {
@@ -145,7 +145,7 @@ pub async fn prepare(
             Cause::NotAuthorised,
             "the stored Bluesky session does not say which account it is",
         )
-        .with_hint("run `keryx auth bluesky --app-password` again"));
+        .with_hint(crate::xrpc::REAUTH_HINT));
     };
     let handle = field("handle").unwrap_or_else(|| config.handle().to_string());
     if let Some(ends) = stored.extra.get("session_ends_at").and_then(Value::as_i64) {
