@@ -76,7 +76,9 @@ pub trait Emulator: Send + Sync + 'static {
 pub struct Conformance {
     /// A video size that uploads in one request with the config from `client_config`.
     pub small_video: u64,
-    /// A video size that needs at least three upload requests with the config from `client_config`.
+    /// A video size that needs at least three upload requests with the config from `client_config`;
+    /// equal to `small_video` when every upload is one request whatever its size (the suite then
+    /// skips its multi-request flow, saying so).
     pub multi_chunk_video: u64,
     /// Knobs (YAML) making the `n`th upload request (1-based, counted over the emulator's life)
     /// fail once with a 5xx.

@@ -12,13 +12,8 @@ pub fn setup(platform: &str) -> (Home, EmulatorProcess) {
 keryx_conformance::conformance!(
     binary = env!("CARGO_BIN_EXE_keryx"),
     link = keryx_cli::link_platforms;
-    tiktok, youtube
+    bluesky, tiktok, youtube
 );
-
-/// Platforms that sign in with app passwords only so far: the suite authorises through the
-/// browser flow, which they do not have yet. Each leaves this list when its OAuth lands (and
-/// is then added to `conformance!(...)` above); until then its own e2e tests cover it.
-const AWAITING_BROWSER_SIGN_IN: &[&str] = &["bluesky"];
 
 /// Every registered platform runs the suite.
 #[test]
@@ -26,7 +21,7 @@ fn every_platform_runs_the_suite() {
     keryx_cli::link_platforms();
     for platform in keryx_core::registry() {
         assert!(
-            COVERED.contains(&platform.id()) || AWAITING_BROWSER_SIGN_IN.contains(&platform.id()),
+            COVERED.contains(&platform.id()),
             "add {} to `conformance!(...)` in tests/e2e/conformance.rs",
             platform.id()
         );

@@ -178,7 +178,7 @@ async fn demo(
             no_browser: true,
             timeout: AUTH_TIMEOUT,
             client_secrets: None,
-            app_password: platform.app_passwords(),
+            app_password: false,
         };
         let report = platform
             .authorize(&ctx, &options)

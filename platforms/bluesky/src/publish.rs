@@ -253,6 +253,7 @@ impl PreparedPost for BlueskyPost {
             Checkpoint::acquire(&ctx.paths, CHECKPOINT, PLATFORM, &self.video)?;
         let api = BlueskyApi::from_extra(&self.extra)?;
         let session = Session::start(ctx, &api, Start::Mint).await?;
+        self.check_session(&session).await?;
         let digest = keryx_core::media::fingerprint(&self.path).await?;
         let local_cid = crate::cid::digest_from_hex(&digest)
             .map(|d| crate::cid::raw_sha256(&d))
@@ -347,6 +348,28 @@ impl PreparedPost for BlueskyPost {
 }
 
 impl BlueskyPost {
+    /// `getSession` before any byte: it proves the session is this account's, and with DPoP it
+    /// is the nonce handshake with the PDS, which would otherwise refuse the first upload after
+    /// its whole body was sent.
+    async fn check_session(&self, session: &Session<'_, BlueskyApi>) -> Result<()> {
+        let url = join(&self.pds, "/xrpc/com.atproto.server.getSession");
+        let api = session.api();
+        let reply = session
+            .send("getSession", |http, token| {
+                api.authorised(http.get(&url), "GET", &url, token)
+            })
+            .await?;
+        let who: Value = decode(&reply, "getSession")?;
+        if who.get("did").and_then(Value::as_str) != Some(self.did.as_str()) {
+            return Err(Error::authorisation(
+                Cause::AuthorisationRefused,
+                format!("the stored Bluesky session is not {}'s", self.did),
+            )
+            .with_hint(crate::xrpc::REAUTH_HINT));
+        }
+        Ok(())
+    }
+
     fn record(&self, saved: &Saved) -> Value {
         let mut embed = json!({"$type": "app.bsky.embed.video", "video": saved.blob});
         if let Some((width, height)) = self.aspect {

@@ -76,7 +76,7 @@ pub fn xrpc_error(status: reqwest::StatusCode, body: &[u8]) -> Error {
         ))
         .with_hint("post again: keryx uploads the video anew"),
         (_, "RateLimitExceeded") => Error::platform(format!(
-            "Bluesky rate-limited keryx for longer than it waits ({message})"
+            "Bluesky rate-limited keryx for longer than it waits ({code}: {message})"
         ))
         .with_cause(Cause::RateLimited)
         .with_hint("wait a while (the limits reset within minutes to a day) and post again"),

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use futures_util::StreamExt;
@@ -103,8 +103,66 @@ fn bearer(headers: &HeaderMap) -> Option<Option<String>> {
     Some(value.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
 }
 
-/// The DID an access token belongs to, or the PDS's refusal.
-fn authorise(inner: &Inner, headers: &HeaderMap) -> Result<String, Response> {
+/// The DID an access token belongs to, or the PDS's refusal. `DPoP` tokens need a proof for
+/// this request (`method` on `url`) by the key the session is bound to.
+fn authorise(
+    inner: &mut Inner,
+    headers: &HeaderMap,
+    method: &Method,
+    url: &str,
+) -> Result<String, Response> {
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("DPoP "))
+    {
+        let token = token.trim().to_string();
+        let nonce = inner.oauth.nonce.clone();
+        let with_nonce = |mut r: Response, www: bool| {
+            r.headers_mut()
+                .insert("dpop-nonce", nonce.parse().expect("a header value"));
+            if www {
+                let value = "DPoP algs=\"ES256\", error=\"use_dpop_nonce\", error_description=\"Authorization server requires nonce in DPoP proof\"";
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    value.parse().expect("a header value"),
+                );
+            }
+            r
+        };
+        let Some((did, bound)) = inner
+            .oauth
+            .access_did(&token)
+            .map(|(d, j)| (d.to_string(), j.to_string()))
+        else {
+            return Err(with_nonce(
+                error(StatusCode::UNAUTHORIZED, "invalid_token", "Invalid token"),
+                false,
+            ));
+        };
+        let jkt = super::oauth::check_proof(inner, headers, method.as_str(), url, Some(&token))
+            .map_err(|(status, code, message)| {
+                with_nonce(error(status, code, &message), code == "use_dpop_nonce")
+            })?;
+        if jkt != bound {
+            return Err(with_nonce(
+                error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "Invalid DPoP key binding",
+                ),
+                false,
+            ));
+        }
+        if inner.settings.rate_limited {
+            return Err(error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RateLimitExceeded",
+                "Rate Limit Exceeded",
+            ));
+        }
+        return Ok(did);
+    }
     let Some(scheme) = bearer(headers) else {
         return Err(error(
             StatusCode::UNAUTHORIZED,
@@ -258,9 +316,15 @@ pub(super) async fn refresh_session(State(app): State<App>, headers: HeaderMap) 
     }
 }
 
-pub(super) async fn get_session(State(app): State<App>, headers: HeaderMap) -> Response {
-    let inner = app.lock();
-    match authorise(&inner, &headers) {
+pub(super) async fn get_session(
+    State(app): State<App>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let url = format!("{}{}", app.base, uri.path());
+    let mut inner = app.lock();
+    match authorise(&mut inner, &headers, &method, &url) {
         Ok(_) => axum::Json(
             json!({"did": DID, "handle": HANDLE, "email": "alice@example.com",
             "emailConfirmed": false, "active": true}),
@@ -272,12 +336,15 @@ pub(super) async fn get_session(State(app): State<App>, headers: HeaderMap) -> R
 
 pub(super) async fn upload_blob(
     State(app): State<App>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let url = format!("{}{}", app.base, uri.path());
     let (limit, drop_connection, fail) = {
         let mut inner = app.lock();
-        if let Err(response) = authorise(&inner, &headers) {
+        if let Err(response) = authorise(&mut inner, &headers, &method, &url) {
             return response;
         }
         inner.counters.upload_requests += 1;
@@ -368,11 +435,14 @@ pub(super) async fn upload_blob(
 
 pub(super) async fn create_record(
     State(app): State<App>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let url = format!("{}{}", app.base, uri.path());
     let mut inner = app.lock();
-    let did = match authorise(&inner, &headers) {
+    let did = match authorise(&mut inner, &headers, &method, &url) {
         Ok(did) => did,
         Err(response) => return response,
     };
