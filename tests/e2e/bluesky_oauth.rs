@@ -366,3 +366,63 @@ fn bluesky_oauth_code_in_a_second_process() {
     .expect_code(0);
     assert_eq!(pds.posts(&did).len(), 1);
 }
+
+/// The session revoked at the real provider (as the user does in Bluesky's settings): the next
+/// post ends with exit 4 naming both ways to sign in again, and sends no byte.
+#[test]
+fn bluesky_oauth_revoked_session_exits_4() {
+    let Some(pds) = Pds::start() else { return };
+    let did = pds.account(0)["did"].as_str().unwrap().to_string();
+    let mut home = pds.home(0, "");
+    home.env.retain(|(k, _)| k != "BLUESKY_APP_PASSWORD");
+    let env = env_file(&pds, &home);
+    let harness = harness_dir();
+    home.set_env(
+        "BROWSER",
+        &format!(
+            "{} {} --env {}",
+            harness.join("node_modules/.bin/node").display(),
+            harness.join("oauth-consent.mjs").display(),
+            env.display()
+        ),
+    );
+    home.run(&["auth", "bluesky"]).expect_code(0);
+    // The stored session: its refresh token, DPoP key and client_id (a secret in the config file).
+    let stored = keryx_core::config::read_stored_secret(&home.config_path(), "bluesky/token")
+        .unwrap()
+        .expect("the session is stored");
+    let set: Value = serde_json::from_str(stored.expose()).unwrap();
+    let key = DpopKey::from_secret(&keryx_core::Secret::new(
+        set["extra"]["dpop_key"].as_str().unwrap(),
+    ))
+    .unwrap();
+    let client_id = set["extra"]["client_id"].as_str().unwrap().to_string();
+    let refresh = set["refresh_token"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ctx = context(dir.path());
+        let nonces = Nonces::default();
+        let url = format!("{}/oauth/revoke", pds.url());
+        let form = [
+            ("token", refresh.as_str()),
+            ("client_id", client_id.as_str()),
+        ];
+        keryx_bluesky::oauth::dpop_form(&ctx, "revoke", &url, &key, &nonces, &form)
+            .await
+            .unwrap();
+    });
+    let video = crate::support::video(&home, "reel.mp4", 4, 720, 1280, 150_000);
+    home.run(&[
+        "post",
+        "bluesky",
+        video.to_str().unwrap(),
+        "--yes",
+        "--title",
+        "after revoke",
+    ])
+    .expect_code(4)
+    .expect_stderr("keryx auth bluesky")
+    .expect_stderr("--app-password");
+    assert_eq!(pds.posts(&did).len(), 0);
+}
