@@ -165,6 +165,9 @@ fn bluesky_real_pds_app_password_post_reads_back_exactly() {
     let file = video(&home, "reel.mp4", 6, 720, 1280, 400_000);
     let bytes = std::fs::read(&file).unwrap();
     let title = "Olá café ☕ at noon #inline";
+    let vtt = home.path().join("captions.vtt");
+    let captions = "WEBVTT\n\n00:00.000 --> 00:02.000\nOlá\n";
+    std::fs::write(&vtt, captions).unwrap();
     let posted = home
         .run(&[
             "post",
@@ -180,6 +183,10 @@ fn bluesky_real_pds_app_password_post_reads_back_exactly() {
             "keryx",
             "--bluesky-alt",
             "a test pattern",
+            "--bluesky-captions",
+            vtt.to_str().unwrap(),
+            "--bluesky-caption-lang",
+            "pt-BR",
         ])
         .expect_code(0)
         .json();
@@ -256,6 +263,19 @@ fn bluesky_real_pds_app_password_post_reads_back_exactly() {
         .bytes()
         .unwrap();
     assert_eq!(sha256_hex(&blob), sha256_hex(&bytes));
+    // The captions: their language, a text/vtt blob of the file's bytes.
+    let caption = &embed["captions"][0];
+    assert_eq!(caption["lang"], "pt-BR");
+    assert_eq!(caption["file"]["mimeType"], "text/vtt");
+    let vtt_cid = caption["file"]["ref"]["$link"].as_str().unwrap();
+    let stored = pds
+        .get(
+            "/xrpc/com.atproto.sync.getBlob",
+            &[("did", did), ("cid", vtt_cid)],
+        )
+        .bytes()
+        .unwrap();
+    assert_eq!(&stored[..], captions.as_bytes());
 
     // `post all` again: the ledger says it is there, nothing is sent, one post.
     home.run(&["post", "all", file.to_str().unwrap(), "--yes"])
@@ -313,6 +333,20 @@ fn bluesky_real_pds_bad_inputs_exit_2_and_post_nothing() {
     home.run(&["post", "bluesky", big.to_str().unwrap(), "--yes"])
         .expect_code(2)
         .expect_stderr("takes at most 3000000");
+    let srt = home.path().join("captions.vtt");
+    std::fs::write(&srt, "1\n00:00:00,000 --> 00:00:02,000\nhi\n").unwrap();
+    home.run(&[
+        "post",
+        "bluesky",
+        file.to_str().unwrap(),
+        "--yes",
+        "--bluesky-captions",
+        srt.to_str().unwrap(),
+        "--bluesky-caption-lang",
+        "en",
+    ])
+    .expect_code(2)
+    .expect_stderr("not a WebVTT file");
     assert_eq!(pds.posts(&did).len(), 0, "a refused post reached the PDS");
     home.run(&[
         "post",

@@ -51,11 +51,23 @@ inventory::submit!(Registration::new(&Bluesky));
 /// Referenced by a binary so the linker keeps this crate's registration.
 pub fn link() {}
 
-static OPTIONS: [PostOption; 1] = [PostOption::text(
-    "alt",
-    "TEXT",
-    "Alt text describing the video for people who cannot see it (at most 1000 graphemes)",
-)];
+static OPTIONS: [PostOption; 3] = [
+    PostOption::text(
+        "alt",
+        "TEXT",
+        "Alt text describing the video for people who cannot see it (at most 1000 graphemes)",
+    ),
+    PostOption::path(
+        "captions",
+        "FILE.vtt",
+        "WebVTT captions for the video (at most 20,000 bytes)",
+    ),
+    PostOption::text(
+        "caption-lang",
+        "LANG",
+        "The captions' language, a BCP-47 tag (default: the first of platforms.bluesky.langs)",
+    ),
+];
 
 #[async_trait]
 impl Platform for Bluesky {

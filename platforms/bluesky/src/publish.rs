@@ -45,6 +45,8 @@ pub struct BlueskyPost {
     facets: Vec<Value>,
     langs: Vec<String>,
     alt: Option<String>,
+    /// WebVTT captions: the file, its size and its language.
+    captions: Option<(PathBuf, u64, String)>,
     aspect: Option<(u32, u32)>,
     did: String,
     handle: String,
@@ -63,6 +65,9 @@ struct Saved {
     created_at: String,
     /// The post's record key, chosen by keryx: a repeated `createRecord` cannot add a second post.
     rkey: String,
+    /// The captions' blob, when there are captions.
+    #[serde(default)]
+    captions: Option<Value>,
 }
 
 pub async fn prepare(
@@ -120,6 +125,7 @@ pub async fn prepare(
         ))
         .with_hint("shorten --bluesky-alt"));
     }
+    let captions = captions(metadata, &config)?;
     if video.size > LEXICON_MAX_VIDEO {
         return Err(too_big(video, LEXICON_MAX_VIDEO, "Bluesky's video embed"));
     }
@@ -186,6 +192,7 @@ pub async fn prepare(
         facets,
         langs: config.langs.clone(),
         alt,
+        captions,
         aspect,
         did,
         handle,
@@ -193,6 +200,58 @@ pub async fn prepare(
         limit,
         extra: stored.extra.clone(),
     }))
+}
+
+/// The lexicon's cap on a caption file.
+pub const MAX_CAPTION_BYTES: u64 = 20_000;
+
+/// `--bluesky-captions FILE.vtt` and its language, checked: a WebVTT file within 20,000 bytes.
+fn captions(metadata: &Metadata, config: &BlueskyConfig) -> Result<Option<(PathBuf, u64, String)>> {
+    let Some(path) = metadata.path("captions") else {
+        if metadata.text("caption-lang").is_some() {
+            return Err(
+                Error::input("--bluesky-caption-lang without --bluesky-captions")
+                    .with_hint("pass the captions file with --bluesky-captions FILE.vtt"),
+            );
+        }
+        return Ok(None);
+    };
+    let shown = path.display();
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::input(format!("cannot read the captions {shown}"))
+            .with_source(e)
+            .with_hint("check the path given to --bluesky-captions")
+    })?;
+    let size = bytes.len() as u64;
+    if size > MAX_CAPTION_BYTES {
+        return Err(Error::input(format!(
+            "the captions {shown} are {size} bytes; Bluesky takes at most {MAX_CAPTION_BYTES}"
+        )));
+    }
+    if !bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&bytes)
+        .starts_with(b"WEBVTT")
+    {
+        return Err(Error::input(format!(
+            "{shown} is not a WebVTT file (it must start with WEBVTT)"
+        ))
+        .with_hint("convert the captions to WebVTT, e.g. ffmpeg -i captions.srt captions.vtt"));
+    }
+    let lang = metadata
+        .text("caption-lang")
+        .map(str::to_string)
+        .or_else(|| config.langs.first().cloned())
+        .ok_or_else(|| {
+            Error::input("the captions need a language")
+                .with_hint("pass --bluesky-caption-lang (e.g. en), or set platforms.bluesky.langs")
+        })?;
+    if !text::is_language_tag(&lang) {
+        return Err(Error::input(format!(
+            "--bluesky-caption-lang: `{lang}` is not a BCP-47 language tag"
+        )));
+    }
+    Ok(Some((path.to_path_buf(), size, lang)))
 }
 
 fn too_big(video: &VideoFile, limit: u64, whose: &str) -> Error {
@@ -284,11 +343,18 @@ impl PreparedPost for BlueskyPost {
                     ))
                     .with_hint("post again"));
                 }
+                let captions = match &self.captions {
+                    Some((path, size, _)) => {
+                        Some(self.upload_captions(ctx, &session, path, *size).await?)
+                    }
+                    None => None,
+                };
                 let saved = Saved {
                     cid: local_cid.clone(),
                     blob,
                     created_at: now_rfc3339(),
                     rkey: crate::tid::now(),
+                    captions,
                 };
                 checkpoint.save(&saved)?;
                 saved
@@ -378,6 +444,9 @@ impl BlueskyPost {
         if let Some(alt) = &self.alt {
             embed["alt"] = json!(alt);
         }
+        if let (Some((_, _, lang)), Some(file)) = (&self.captions, &saved.captions) {
+            embed["captions"] = json!([{"lang": lang, "file": file}]);
+        }
         let mut record = json!({
             "$type": "app.bsky.feed.post",
             "text": self.text,
@@ -410,6 +479,46 @@ impl BlueskyPost {
         }
     }
 
+    /// The captions file as a `text/vtt` blob, its CID checked like the video's.
+    async fn upload_captions(
+        &self,
+        ctx: &Context,
+        session: &Session<'_, BlueskyApi>,
+        path: &std::path::Path,
+        size: u64,
+    ) -> Result<Value> {
+        let protocol = BlobUpload {
+            ctx,
+            session,
+            url: join(&self.pds, "/xrpc/com.atproto.repo.uploadBlob"),
+            token: Mutex::new(session.current()),
+            content_type: "text/vtt",
+        };
+        let uploaded = keryx_core::upload::upload(
+            &protocol,
+            path,
+            size,
+            Begin::Fresh,
+            &keryx_core::NoProgress,
+        )
+        .await?;
+        let blob = uploaded
+            .get("blob")
+            .cloned()
+            .ok_or_else(|| Error::platform("the PDS's uploadBlob reply holds no `blob`"))?;
+        let digest = keryx_core::media::fingerprint(path).await?;
+        let local = crate::cid::digest_from_hex(&digest).map(|d| crate::cid::raw_sha256(&d));
+        if blob.pointer("/ref/$link").and_then(Value::as_str) != local.as_deref()
+            || blob.get("mimeType").and_then(Value::as_str) != Some("text/vtt")
+        {
+            return Err(Error::platform(format!(
+                "the PDS stored the captions as {blob}, not as keryx sent them"
+            ))
+            .with_hint("post again"));
+        }
+        Ok(blob)
+    }
+
     async fn upload(
         &self,
         ctx: &Context,
@@ -422,6 +531,7 @@ impl BlueskyPost {
             session,
             url: join(&self.pds, "/xrpc/com.atproto.repo.uploadBlob"),
             token: Mutex::new(session.current()),
+            content_type: "video/mp4",
         };
         let uploaded =
             keryx_core::upload::upload(&protocol, &self.path, self.size, Begin::Fresh, progress)
@@ -479,6 +589,7 @@ struct BlobUpload<'a> {
     session: &'a Session<'a, BlueskyApi>,
     url: String,
     token: Mutex<Secret>,
+    content_type: &'static str,
 }
 
 #[async_trait]
@@ -495,7 +606,7 @@ impl RangeProtocol for BlobUpload<'_> {
         self.session
             .api()
             .authorised(request, "POST", &self.url, &token)
-            .header(reqwest::header::CONTENT_TYPE, "video/mp4")
+            .header(reqwest::header::CONTENT_TYPE, self.content_type)
     }
 
     async fn read(
