@@ -463,3 +463,60 @@ fn bluesky_revoked_session_exits_4() {
     .expect_stderr("keryx auth bluesky");
     assert_eq!(emulator.stats("bluesky")["upload_requests"], 0);
 }
+
+/// Against keryx's emulator: OAuth sign-in, then the 14-day session end as the stored session
+/// states it: a post within 2 days of it warns, a post after it is exit 4 with both ways out.
+#[test]
+fn bluesky_oauth_session_end_warns_then_exits_4() {
+    let mut home = Home::new();
+    let emulator = EmulatorProcess::start(&home);
+    configure_for_emulator(&mut home, &emulator, &["bluesky"], "");
+    home.set_env("BROWSER", "curl -fsSL -o /dev/null");
+    home.run(&["auth", "bluesky"])
+        .expect_code(0)
+        .expect_stdout("14 days");
+    let set_end = |ends_at: i64| {
+        let config = home.config_path();
+        let stored = keryx_core::config::read_stored_secret(&config, "bluesky/token")
+            .unwrap()
+            .expect("a stored session");
+        let mut set: Value = serde_json::from_str(stored.expose()).unwrap();
+        assert_eq!(set["extra"]["kind"], "oauth");
+        set["extra"]["session_ends_at"] = serde_json::json!(ends_at);
+        let text = keryx_core::Secret::new(set.to_string());
+        keryx_core::config::write_stored_secret(&config, "bluesky/token", Some(&text)).unwrap();
+    };
+    let now = keryx_core::tokens::unix_now();
+    set_end(now + 4 * 3600 + 1800);
+    let file = video(&home, "reel.mp4", 4, 1080, 1920, 200_000);
+    home.run(&[
+        "post",
+        "bluesky",
+        file.to_str().unwrap(),
+        "--yes",
+        "--title",
+        "soon",
+    ])
+    .expect_code(0)
+    .expect_stderr("the Bluesky sign-in ends in 4 hours");
+    set_end(now - 60);
+    let other = video(&home, "other.mp4", 5, 1080, 1920, 200_000);
+    home.run(&[
+        "post",
+        "bluesky",
+        other.to_str().unwrap(),
+        "--yes",
+        "--title",
+        "late",
+    ])
+    .expect_code(4)
+    .expect_stderr("14 days after the login")
+    .expect_stderr("--app-password");
+    assert_eq!(
+        emulator.stats("bluesky")["records"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
