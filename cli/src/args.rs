@@ -184,13 +184,18 @@ pub struct AuthArgs {
 
     /// Revoke the stored authorisation at the platform, forget its token and disable the
     /// platform in the config.
-    #[arg(long, conflicts_with_all = ["code", "redirect", "no_browser", "client_secrets", "store_secret"])]
+    #[arg(long, conflicts_with_all = ["code", "redirect", "no_browser", "client_secrets", "store_secret", "app_password"])]
     pub remove: bool,
 
     /// The platforms' own auth options given as `--<platform>-<option>`, by platform id (see
     /// [`PostArgs::platform_options`]).
     #[arg(skip)]
     pub platform_options: PlatformOptions,
+
+    /// Sign in with an app password instead of the browser (platforms that have them, e.g.
+    /// for CI): read from the platform's environment variable or a hidden prompt, never an argument.
+    #[arg(long, conflicts_with_all = ["code", "redirect", "client_secrets", "store_secret"])]
+    pub app_password: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use keryx_core::{Error, Prompter, Result, Ui};
+use keryx_core::{Error, Prompter, Result, Secret, Ui};
 
 use crate::progress::print_line;
 
@@ -134,6 +134,14 @@ impl Prompter for StdinPrompter {
         } else {
             answer
         })
+    }
+
+    fn secret(&self, prompt: &str) -> Result<Secret> {
+        // Read from the terminal with echo off, so the secret is neither shown nor kept in the
+        // scrollback.
+        let typed = rpassword::prompt_password(format!("{prompt}: "))
+            .map_err(|e| Error::input("cannot read the secret from the terminal").with_source(e))?;
+        Ok(Secret::new(typed.trim()))
     }
 }
 

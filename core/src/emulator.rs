@@ -62,6 +62,13 @@ pub trait Emulator: Send + Sync + 'static {
     /// The environment variable and value of the client secret the emulator accepts.
     fn client_secret(&self) -> (&'static str, String);
 
+    /// The secret-store name `keryx demo` and `keryx emulator --write-config` keep
+    /// [`Emulator::client_secret`]'s value under: the platform's client secret by default; a
+    /// platform whose users sign in with an app password instead names that secret.
+    fn secret_name(&self) -> String {
+        crate::secrets::client_secret_name(self.platform_id())
+    }
+
     /// What the emulator saw (uploads, posts, live tokens, peak concurrent uploads...).
     fn stats(&self) -> serde_json::Value;
 
@@ -74,7 +81,9 @@ pub trait Emulator: Send + Sync + 'static {
 pub struct Conformance {
     /// A video size that uploads in one request with the config from `client_config`.
     pub small_video: u64,
-    /// A video size that needs at least three upload requests with the config from `client_config`.
+    /// A video size that needs at least three upload requests with the config from `client_config`;
+    /// equal to `small_video` when every upload is one request whatever its size (the suite then
+    /// skips its multi-request flow, saying so).
     pub multi_chunk_video: u64,
     /// Knobs (YAML) making the `n`th upload request (1-based, counted over the emulator's life)
     /// fail once with a 5xx.

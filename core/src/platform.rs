@@ -67,6 +67,13 @@ pub trait Platform: Send + Sync + 'static {
     /// line and key. Called before any other method, and by `keryx status`.
     fn check_config(&self, ctx: &Context) -> Result<()>;
 
+    /// Whether [`Platform::authorize`] takes [`AuthOptions::app_password`] (a password for one
+    /// app instead of the browser). The CLI refuses `--app-password` for the others, and
+    /// `keryx demo` signs in this way where it is offered.
+    fn app_passwords(&self) -> bool {
+        false
+    }
+
     /// What `keryx status` and `keryx platforms` show about this platform: its config, where
     /// its client secret comes from, and whose token is stored. Never touches the network.
     async fn status(&self, ctx: &Context) -> PlatformStatus {
@@ -145,6 +152,9 @@ pub struct AuthOptions {
     pub client_secrets: Option<PathBuf>,
     /// The values of the platform's own [`Platform::auth_options`] that were given, by name.
     pub platform_options: BTreeMap<String, crate::options::OptionValue>,
+    /// `--app-password`: sign in with an app password (a revocable password for one app)
+    /// instead of the browser, on platforms that have them. Others refuse it.
+    pub app_password: bool,
 }
 
 /// What [`Platform::revoke`] achieved.

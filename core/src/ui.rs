@@ -24,6 +24,13 @@ pub trait Prompter: Send + Sync {
     fn confirm(&self, prompt: &str, default: bool) -> Result<bool>;
     /// A line of text, `default` when the user just presses Enter.
     fn input(&self, prompt: &str, default: &str) -> Result<String>;
+    /// A secret typed without echo (a password). Provided: refuses, for prompters that cannot
+    /// hide what is typed; the caller's error then says where else the secret can come from.
+    fn secret(&self, prompt: &str) -> Result<crate::secret::Secret> {
+        Err(crate::error::Error::input(format!(
+            "cannot ask for a secret here ({prompt})"
+        )))
+    }
 }
 
 /// Progress of one platform's post: bytes while uploading, then named phases.

@@ -12,7 +12,7 @@ pub fn setup(platform: &str) -> (Home, EmulatorProcess) {
 keryx_conformance::conformance!(
     binary = env!("CARGO_BIN_EXE_keryx"),
     link = keryx_cli::link_platforms;
-    instagram, tiktok, youtube
+    bluesky, instagram, tiktok, youtube
 );
 
 /// Every registered platform runs the suite.

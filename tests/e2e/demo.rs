@@ -31,7 +31,9 @@ fn demo_authorises_and_posts_everywhere_on_a_fresh_home() {
         .expect_stdout("Authorised TikTok as")
         .expect_stdout("Authorised YouTube as")
         .expect_stdout("What happened:")
-        .expect_stdout("upload requests the emulators received: instagram 1, tiktok 1, youtube 1")
+        .expect_stdout(
+            "upload requests the emulators received: bluesky 1, instagram 1, tiktok 1, youtube 1",
+        )
         .expect_stdout("Doing it for real:")
         .expect_stdout("docs/tiktok.md")
         // The flows a user would see: the URL shown, the stand-in browser, the progress.
@@ -41,7 +43,7 @@ fn demo_authorises_and_posts_everywhere_on_a_fresh_home() {
         .expect_stderr("tiktok: uploading")
         .expect_stderr("youtube: uploading");
     // `post all`'s summary table: one row per platform, each posted.
-    for platform in ["instagram", "tiktok", "youtube"] {
+    for platform in ["bluesky", "instagram", "tiktok", "youtube"] {
         assert!(
             run.stdout
                 .lines()
@@ -73,7 +75,7 @@ fn demo_json_is_the_post_all_array() {
         .iter()
         .map(|p| p["platform"].as_str().unwrap())
         .collect();
-    assert_eq!(platforms, ["instagram", "tiktok", "youtube"]);
+    assert_eq!(platforms, ["bluesky", "instagram", "tiktok", "youtube"]);
     for post in posts {
         assert_eq!(post["result"], "posted", "{post}");
         assert!(post["id"].is_string(), "{post}");
@@ -120,7 +122,9 @@ fn demo_works_without_any_network() {
     let run = Run::from(unshared.output().expect("run unshare"));
     run.expect_code(0)
         .expect_stdout("Authorised TikTok")
-        .expect_stdout("upload requests the emulators received: instagram 1, tiktok 1, youtube 1");
+        .expect_stdout(
+            "upload requests the emulators received: bluesky 1, instagram 1, tiktok 1, youtube 1",
+        );
 }
 
 #[test]

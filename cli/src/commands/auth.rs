@@ -29,6 +29,13 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: AuthArgs) -> Result<()> 
         }
         return remove(ctx, platform, mode).await;
     }
+    if args.app_password && !platform.app_passwords() {
+        return Err(
+            Error::input(format!("{} has no app passwords", platform.display_name())).with_hint(
+                format!("run `keryx auth {}` without --app-password", platform.id()),
+            ),
+        );
+    }
     let options = AuthOptions {
         platform_options: given.remove(platform.id()).unwrap_or_default(),
         code: args.code,
@@ -36,6 +43,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: AuthArgs) -> Result<()> 
         no_browser: args.no_browser,
         timeout: args.timeout,
         client_secrets: args.client_secrets,
+        app_password: args.app_password,
     };
     let report = platform.authorize(ctx, &options).await?;
     if mode.json {

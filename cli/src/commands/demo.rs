@@ -117,9 +117,8 @@ struct Outcome {
 /// the emulator, which refuses it. Said plainly instead of failing halfway.
 fn check_environment(emulators: &[Arc<dyn Emulator>]) -> Result<()> {
     for emulator in emulators {
-        let env = keryx_core::secrets::client_secret_env(emulator.platform_id());
-        let (_, accepted) = emulator.client_secret();
-        if let Ok(value) = std::env::var(&env)
+        let (env, accepted) = emulator.client_secret();
+        if let Ok(value) = std::env::var(env)
             && !value.trim().is_empty()
             && value.trim() != accepted
         {
@@ -158,7 +157,7 @@ async fn demo(
     let ctx = context(&paths, ui.clone())?;
     for emulator in &running.emulators {
         let (_, secret) = emulator.client_secret();
-        let name = keryx_core::secrets::client_secret_name(emulator.platform_id());
+        let name = emulator.secret_name();
         ctx.secrets.set(&name, &Secret::new(secret))?;
     }
     let names: Vec<&str> = running.emulators.iter().map(|e| e.platform_id()).collect();
@@ -180,6 +179,7 @@ async fn demo(
             timeout: AUTH_TIMEOUT,
             client_secrets: None,
             platform_options: Default::default(),
+            app_password: false,
         };
         let report = platform
             .authorize(&ctx, &options)

@@ -183,7 +183,7 @@ fn write_config(path: &Path, base_url: &str, emulators: &[Arc<dyn Emulator>]) ->
     std::fs::write(&staged, text).map_err(cannot)?;
     for emulator in emulators {
         let (_, secret) = emulator.client_secret();
-        let name = keryx_core::secrets::client_secret_name(emulator.platform_id());
+        let name = emulator.secret_name();
         keryx_core::config::write_stored_secret(&staged, &name, Some(&Secret::new(secret)))?;
     }
     std::fs::rename(&staged, path).map_err(cannot)

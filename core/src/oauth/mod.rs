@@ -146,6 +146,41 @@ pub async fn obtain_code_with(
     options: &AuthOptions,
     io: FlowIo,
 ) -> Result<Callback> {
+    let url_for = |request: AuthRequest| {
+        let url = (spec.authorize_url)(&request);
+        async move { Ok(url) }
+    };
+    run_flow(ctx, spec, options, io, url_for).await
+}
+
+/// [`obtain_code`] for a provider whose authorisation URL comes from a request to its server
+/// (a pushed authorisation request, RFC 9126): `push` gets the request once the listener is
+/// bound and the request saved (its redirect URI carries the listener's port), and returns the
+/// URL to open. `spec.authorize_url` is not used. An error from `push` ends the flow.
+pub async fn obtain_pushed_code<P, F>(
+    ctx: &Context,
+    spec: &FlowSpec<'_>,
+    options: &AuthOptions,
+    push: P,
+) -> Result<Callback>
+where
+    P: FnOnce(AuthRequest) -> F,
+    F: Future<Output = Result<String>>,
+{
+    run_flow(ctx, spec, options, FlowIo::terminal(), push).await
+}
+
+async fn run_flow<P, F>(
+    ctx: &Context,
+    spec: &FlowSpec<'_>,
+    options: &AuthOptions,
+    io: FlowIo,
+    url_for: P,
+) -> Result<Callback>
+where
+    P: FnOnce(AuthRequest) -> F,
+    F: Future<Output = Result<String>>,
+{
     let who = Who {
         platform: spec.platform,
         display_name: spec.display_name,
@@ -169,7 +204,7 @@ pub async fn obtain_code_with(
     };
     // Saved before the URL is shown: once the user can approve, `--code` must be able to finish.
     pending::save(ctx, &request)?;
-    let url = (spec.authorize_url)(&request);
+    let url = url_for(request.clone()).await?;
     let mut server = loopback::serve(bound, request.clone(), who);
 
     // Opened before the URL is shown: lines typed earlier are dropped as stale, and a paste that

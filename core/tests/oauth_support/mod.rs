@@ -101,6 +101,7 @@ pub fn options() -> AuthOptions {
         timeout: Duration::from_secs(20),
         client_secrets: None,
         platform_options: Default::default(),
+        app_password: false,
     }
 }
 

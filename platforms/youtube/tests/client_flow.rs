@@ -148,6 +148,7 @@ impl World {
             timeout: Duration::from_secs(20),
             client_secrets,
             platform_options: Default::default(),
+            app_password: false,
         };
         let flow = YouTube.authorize(&ctx, &options);
         let ui = self.ui.clone();

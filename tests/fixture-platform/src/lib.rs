@@ -66,7 +66,7 @@
 //! let ctx = context(&paths)?;
 //! let (_, client_secret) = emulator.client_secret();
 //! ctx.secrets.set(&keryx_core::secrets::client_secret_name("fixture"), &Secret::new(client_secret))?;
-//! let auth = AuthOptions { code: None, redirect: None, no_browser: true, timeout: Duration::from_secs(30), client_secrets: None, platform_options: Default::default() };
+//! let auth = AuthOptions { code: None, redirect: None, no_browser: true, timeout: Duration::from_secs(30), client_secrets: None, platform_options: Default::default(), app_password: false };
 //! platform.authorize(&ctx, &auth).await?;
 //!
 //! // `keryx post all reel.mp4 --title "From Rust"`, as a library call.

@@ -1,0 +1,144 @@
+//! keryx platform: Bluesky, the AT Protocol's social app.
+//!
+//! A post is an `app.bsky.feed.post` record in the user's repository on their PDS (personal
+//! data server), embedding a video blob (`app.bsky.embed.video`). keryx:
+//! - resolves the handle to a DID and the DID to its PDS ([`identity`]);
+//! - signs in with an app password (`com.atproto.server.createSession`), keeping the rotating
+//!   refresh token with core's `TokenStore` ([`auth`], [`xrpc`]);
+//! - checks the post before a byte is sent: MP4 only, the PDS's blob limit, text within 300
+//!   graphemes with hashtag facets at UTF-8 byte offsets ([`text`], [`publish`]);
+//! - uploads the blob through core's upload engine, checks the server's CID against its own
+//!   ([`cid`]), and creates the record once: the blob is checkpointed before `createRecord`, and
+//!   a rerun or an unclear failure looks for the post with `listRecords` before creating one.
+//!
+//! [`emulator`] is a strict fake of the PDS subset keryx uses, with the real server's error
+//! bodies; the real PDS (`@atproto/pds`, via `shared/peers/bluesky-pds`) judges both in the
+//! end-to-end tests.
+
+pub mod auth;
+pub mod cid;
+pub mod config;
+pub mod dpop;
+pub mod emulator;
+pub mod identity;
+pub mod login;
+pub mod oauth;
+pub mod publish;
+pub mod text;
+pub mod tid;
+pub mod xrpc;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use keryx_core::{
+    AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PlatformStatus, PostOption,
+    PreparedPost, Registration, Result, VideoFile,
+};
+
+pub use config::BlueskyConfig;
+
+/// The platform id: config section, CLI word, registry key.
+pub const PLATFORM: &str = "bluesky";
+
+/// Where the app password comes from when not typed at the hidden prompt.
+pub const APP_PASSWORD_ENV: &str = "BLUESKY_APP_PASSWORD";
+
+pub struct Bluesky;
+
+inventory::submit!(Registration::new(&Bluesky));
+
+/// Referenced by a binary so the linker keeps this crate's registration.
+pub fn link() {}
+
+static OPTIONS: [PostOption; 3] = [
+    PostOption::text(
+        "alt",
+        "TEXT",
+        "Alt text describing the video for people who cannot see it (at most 1000 graphemes)",
+    ),
+    PostOption::path(
+        "captions",
+        "FILE.vtt",
+        "WebVTT captions for the video (at most 20,000 bytes)",
+    ),
+    PostOption::text(
+        "caption-lang",
+        "LANG",
+        "The captions' language, a BCP-47 tag (default: the first of platforms.bluesky.langs)",
+    ),
+];
+
+#[async_trait]
+impl Platform for Bluesky {
+    fn id(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn display_name(&self) -> &'static str {
+        "Bluesky"
+    }
+
+    fn options(&self) -> &'static [PostOption] {
+        &OPTIONS
+    }
+
+    fn app_passwords(&self) -> bool {
+        true
+    }
+
+    fn check_config(&self, ctx: &Context) -> Result<()> {
+        BlueskyConfig::load(ctx).map(|_| ())
+    }
+
+    /// Besides whose session is stored: when it ends (14 days after an OAuth login; the
+    /// app-password refresh token's 90 days, renewed by every post).
+    async fn status(&self, ctx: &Context) -> PlatformStatus {
+        let token = keryx_core::tokens::TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM)
+            .load()
+            .ok()
+            .flatten()
+            .map(|set| {
+                let who = set.account.clone().unwrap_or_else(|| "an unnamed account".into());
+                let kind = set.extra.get("kind").and_then(|k| k.as_str()).unwrap_or("session");
+                match set.refresh_expires_at.and_then(|at| {
+                    time::OffsetDateTime::from_unix_timestamp(at).ok()
+                }) {
+                    Some(end) => format!(
+                        "stored for {who} ({kind}); the session ends {}-{:02}-{:02} {:02}:{:02} UTC",
+                        end.year(),
+                        u8::from(end.month()),
+                        end.day(),
+                        end.hour(),
+                        end.minute()
+                    ),
+                    None => format!("stored for {who} ({kind})"),
+                }
+            });
+        PlatformStatus {
+            platform: PLATFORM.into(),
+            enabled: ctx.config.is_enabled(PLATFORM),
+            config_error: self.check_config(ctx).err().map(|e| e.to_string()),
+            // A public client: there is no client secret to find.
+            secret: Some("none needed".into()),
+            token,
+        }
+    }
+
+    async fn authorize(&self, ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
+        auth::authorize(ctx, options).await
+    }
+
+    async fn prepare(
+        &self,
+        ctx: &Context,
+        video: &VideoFile,
+        metadata: &Metadata,
+    ) -> Result<Box<dyn PreparedPost>> {
+        publish::prepare(ctx, video, metadata).await
+    }
+
+    fn emulator(&self) -> Arc<dyn Emulator> {
+        emulator::BlueskyEmulator::new()
+    }
+}
