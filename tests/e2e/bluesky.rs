@@ -100,9 +100,16 @@ impl Pds {
     }
 
     /// A home whose config points at this PDS for account `i`, with its app password exported.
+    /// The harness has no video service: unless `extra` picks a path, videos go to the PDS
+    /// (`upload: pds`) rather than to an unreachable video.bsky.app.
     pub fn home(&self, i: usize, extra: &str) -> Home {
         let mut home = Home::new();
         let account = self.account(i);
+        let extra = if extra.contains("upload:") {
+            extra.to_string()
+        } else {
+            format!("    upload: pds\n{extra}")
+        };
         home.write_config(&format!(
             "secrets: file\nplatforms:\n  bluesky:\n    handle: {}\n    pds: {}\n{extra}",
             account["handle"].as_str().unwrap(),

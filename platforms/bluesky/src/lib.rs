@@ -7,7 +7,10 @@
 //!   refresh token with core's `TokenStore` ([`auth`], [`xrpc`]);
 //! - checks the post before a byte is sent: MP4 only, the PDS's blob limit, text within 300
 //!   graphemes with hashtag facets at UTF-8 byte offsets ([`text`], [`publish`]);
-//! - uploads the blob through core's upload engine, checks the server's CID against its own
+//! - uploads the video through core's upload engine, to Bluesky's video service by default
+//!   ([`video`]: service-auth tokens from the PDS, `uploadVideo`, job polling) or to the PDS
+//!   (`uploadBlob`, also the fallback when the video service cannot be reached), checks the
+//!   stored blob's CID against its own
 //!   ([`cid`]), and creates the record once: the blob is checkpointed before `createRecord`, and
 //!   a rerun or an unclear failure looks for the post with `listRecords` before creating one.
 //!
@@ -26,6 +29,7 @@ pub mod oauth;
 pub mod publish;
 pub mod text;
 pub mod tid;
+pub mod video;
 pub mod xrpc;
 
 use std::sync::Arc;

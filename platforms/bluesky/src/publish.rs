@@ -52,6 +52,10 @@ pub struct BlueskyPost {
     handle: String,
     pds: String,
     limit: Option<u64>,
+    /// The PDS's own DID (`describeServer.did`): the `aud` of the video service's upload token.
+    pds_did: String,
+    upload: UploadPath,
+    video_service: String,
     /// The stored session's account and kind (core re-reads its tokens under the lock).
     extra: serde_json::Map<String, Value>,
 }
@@ -95,12 +99,6 @@ pub async fn prepare(
     if metadata.ai_generated == Some(true) {
         return Err(Error::input("Bluesky has no AI-generated label for posts")
             .with_hint("say so in the text instead, and leave --ai-generated out for Bluesky"));
-    }
-    if config.upload == UploadPath::VideoService {
-        return Err(Error::input(
-            "platforms.bluesky.upload: video-service is not supported by this keryx yet",
-        )
-        .with_hint("use `upload: auto` or `upload: pds` (the video goes to your PDS)"));
     }
     let text = text::compose(
         metadata.title.as_deref(),
@@ -170,8 +168,11 @@ pub async fn prepare(
             ));
         }
     }
-    let limit = blob_limit(ctx, &pds).await?;
-    if let Some(limit) = limit
+    let (limit, pds_did) = describe_server(ctx, &pds).await?;
+    // Through the video service the PDS's limit does not apply; with `auto` it decides only
+    // whether the PDS can take the video when the video service cannot be reached.
+    if config.upload == UploadPath::Pds
+        && let Some(limit) = limit
         && video.size > limit
     {
         return Err(too_big(
@@ -198,6 +199,13 @@ pub async fn prepare(
         handle,
         pds,
         limit,
+        pds_did,
+        upload: config.upload,
+        video_service: config
+            .video_service
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_string())
+            .unwrap_or_else(|| crate::video::DEFAULT_VIDEO_SERVICE.into()),
         extra: stored.extra.clone(),
     }))
 }
@@ -263,8 +271,9 @@ fn too_big(video: &VideoFile, limit: u64, whose: &str) -> Error {
     .with_hint("make it smaller (shorter, or a lower bitrate) and post again")
 }
 
-/// `describeServer.blobUploadLimit`, when the PDS states one.
-async fn blob_limit(ctx: &Context, pds: &str) -> Result<Option<u64>> {
+/// `describeServer`: its `blobUploadLimit`, when the PDS states one, and its `did` (else
+/// `did:web:<host>`, what a PDS's DID is).
+async fn describe_server(ctx: &Context, pds: &str) -> Result<(Option<u64>, String)> {
     let url = join(pds, "/xrpc/com.atproto.server.describeServer");
     let reply = exchange(
         &Policy::from_env(),
@@ -274,7 +283,20 @@ async fn blob_limit(ctx: &Context, pds: &str) -> Result<Option<u64>> {
     )
     .await?;
     let described: Value = decode(&reply, "describeServer")?;
-    Ok(described.get("blobUploadLimit").and_then(Value::as_u64))
+    let did = described
+        .get("did")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| {
+            url::Url::parse(pds)
+                .ok()
+                .and_then(|u| u.host_str().map(|h| format!("did:web:{h}")))
+        })
+        .unwrap_or_default();
+    Ok((
+        described.get("blobUploadLimit").and_then(Value::as_u64),
+        did,
+    ))
 }
 
 #[async_trait]
@@ -285,11 +307,17 @@ impl PreparedPost for BlueskyPost {
             ("text".into(), self.text.clone()),
             ("hashtags".into(), self.facets.len().to_string()),
             ("bytes".into(), self.size.to_string()),
-            (
-                "to".into(),
-                join(&self.pds, "/xrpc/com.atproto.repo.uploadBlob"),
-            ),
         ];
+        let to_pds = join(&self.pds, "/xrpc/com.atproto.repo.uploadBlob");
+        let to_service = join(&self.video_service, "/xrpc/app.bsky.video.uploadVideo");
+        lines.push((
+            "to".into(),
+            match self.upload {
+                UploadPath::Pds => to_pds,
+                UploadPath::VideoService => to_service,
+                UploadPath::Auto => format!("{to_service} (else {to_pds})"),
+            },
+        ));
         if let Some(limit) = self.limit {
             lines.push(("blob limit".into(), limit.to_string()));
         }
@@ -320,6 +348,7 @@ impl PreparedPost for BlueskyPost {
         let saved = checkpoint
             .load(ctx.ui.as_ref())
             .filter(|s| s.cid == local_cid);
+        let mut notes = Vec::new();
         let saved = match saved {
             Some(saved) => {
                 if let Some(post) = self.find_post(&session, &saved).await? {
@@ -331,7 +360,7 @@ impl PreparedPost for BlueskyPost {
                 saved
             }
             None => {
-                let blob = self.upload(ctx, &session, progress).await?;
+                let blob = self.upload_any(ctx, &session, progress, &mut notes).await?;
                 let server_cid = blob
                     .pointer("/ref/$link")
                     .and_then(Value::as_str)
@@ -339,7 +368,7 @@ impl PreparedPost for BlueskyPost {
                     .to_string();
                 if server_cid != local_cid {
                     return Err(Error::platform(format!(
-                        "the PDS stored the video as {server_cid}, but the file's CID is {local_cid}: the bytes changed on the way"
+                        "the stored video is {server_cid}, but the file's CID is {local_cid}: the bytes changed on the way"
                     ))
                     .with_hint("post again"));
                 }
@@ -406,10 +435,7 @@ impl PreparedPost for BlueskyPost {
             }
         };
         checkpoint.clear();
-        Ok(self.report(
-            &uri,
-            vec!["the video went to your PDS: Bluesky shows it once its video service has processed it (usually within minutes)".into()],
-        ))
+        Ok(self.report(&uri, notes))
     }
 }
 
@@ -517,6 +543,83 @@ impl BlueskyPost {
             .with_hint("post again"));
         }
         Ok(blob)
+    }
+
+    /// The video by the configured path: the video service (`auto`: unless it cannot be
+    /// reached and the PDS can take the file) or the PDS.
+    async fn upload_any(
+        &self,
+        ctx: &Context,
+        session: &Session<'_, BlueskyApi>,
+        progress: &dyn Progress,
+        notes: &mut Vec<String>,
+    ) -> Result<Value> {
+        const PDS_NOTE: &str = "the video went to your PDS: Bluesky shows it once its video service has processed it (usually within minutes)";
+        if self.upload != UploadPath::Pds {
+            match self.via_video_service(ctx, session, progress).await {
+                Ok(blob) => return Ok(blob),
+                // Only a service that did not answer `getUploadLimits`: once it has the
+                // bytes, a failure is its answer, and a second path could make a second copy.
+                Err((error, false))
+                    if self.upload == UploadPath::Auto && crate::video::unreachable(&error) =>
+                {
+                    if let Some(limit) = self.limit
+                        && self.size > limit
+                    {
+                        return Err(error.with_hint(format!(
+                            "the video is {} bytes, over your PDS's limit of {limit}, so it cannot go there instead: post again when Bluesky's video service is back",
+                            self.size
+                        )));
+                    }
+                    ctx.ui.warn(&format!(
+                        "Bluesky's video service ({}) cannot be reached ({}): the video goes to your PDS instead",
+                        self.video_service,
+                        error.message()
+                    ));
+                    notes.push(PDS_NOTE.into());
+                }
+                Err((error, _)) => return Err(error),
+            }
+        } else {
+            notes.push(PDS_NOTE.into());
+        }
+        self.upload(ctx, session, progress).await
+    }
+
+    /// The blob through the video service; the error says whether the service answered
+    /// `getUploadLimits` (`true`) before it failed.
+    async fn via_video_service(
+        &self,
+        ctx: &Context,
+        session: &Session<'_, BlueskyApi>,
+        progress: &dyn Progress,
+    ) -> std::result::Result<Value, (Error, bool)> {
+        use crate::video;
+        let limits_token = video::service_auth(
+            session,
+            &self.pds,
+            video::VIDEO_SERVICE_DID,
+            video::LIMITS_LXM,
+        )
+        .await
+        .map_err(|e| (e, true))?;
+        video::check_limits(ctx, &self.video_service, &limits_token, self.size)
+            .await
+            .map_err(|e| (e, false))?;
+        let token = video::service_auth(session, &self.pds, &self.pds_did, video::UPLOAD_LXM)
+            .await
+            .map_err(|e| (e, true))?;
+        video::upload(
+            ctx,
+            &self.video_service,
+            &token,
+            &self.did,
+            &self.path,
+            self.size,
+            progress,
+        )
+        .await
+        .map_err(|e| (e, true))
     }
 
     async fn upload(

@@ -11,12 +11,17 @@
 //! requests store the record, then answer 502 as a proxy that lost the reply would),
 //! `revoke_sessions` (every session's refresh token revoked, as `deleteSession` does),
 //! `rate_limited` (every authenticated call answers 429 `RateLimitExceeded`), `access_ttl_secs`
-//! (7200).
+//! (7200); `video_service_pds` (the video service fake stores videos on that PDS, e.g. the real
+//! one, instead of this one), `video_jobs_fail` (jobs end `JOB_STATE_FAILED`),
+//! `video_service_unavailable` (the video service answers 503), `video_file_limit`.
+//!
+//! [`video`] is the video service of reference §4.2, served under `/video`.
 
 #![allow(clippy::result_large_err)]
 
 pub mod lexicon;
 mod oauth;
+pub mod video;
 mod xrpc;
 
 use std::collections::HashMap;
@@ -56,6 +61,10 @@ struct Knobs {
     deny_authorization: Option<bool>,
     rate_limited: Option<bool>,
     access_ttl_secs: Option<i64>,
+    video_service_pds: Option<String>,
+    video_jobs_fail: Option<bool>,
+    video_service_unavailable: Option<bool>,
+    video_file_limit: Option<u64>,
 }
 
 struct Settings {
@@ -109,6 +118,7 @@ struct Inner {
     /// HMAC-like key of the JWTs.
     key: String,
     oauth: oauth::OauthState,
+    video: video::VideoState,
 }
 
 #[derive(Clone)]
@@ -149,6 +159,7 @@ impl BlueskyEmulator {
                 last_tid: 0,
                 key: hex::encode(rand::random::<[u8; 16]>()),
                 oauth: oauth::OauthState::new(),
+                video: video::VideoState::default(),
             })),
         })
     }
@@ -211,6 +222,28 @@ impl Emulator for BlueskyEmulator {
                 get(xrpc::list_records),
             )
             .route("/xrpc/com.atproto.sync.getBlob", get(xrpc::get_blob))
+            .route(
+                "/xrpc/com.atproto.server.getServiceAuth",
+                get(xrpc::get_service_auth),
+            )
+            .route(
+                "/xrpc/app.bsky.video.getUploadLimits",
+                get(video::no_service),
+            )
+            .route("/xrpc/app.bsky.video.uploadVideo", post(video::no_service))
+            .route("/xrpc/app.bsky.video.getJobStatus", get(video::no_service))
+            .route(
+                "/video/xrpc/app.bsky.video.getUploadLimits",
+                get(video::get_upload_limits),
+            )
+            .route(
+                "/video/xrpc/app.bsky.video.uploadVideo",
+                post(video::upload_video),
+            )
+            .route(
+                "/video/xrpc/app.bsky.video.getJobStatus",
+                get(video::get_job_status),
+            )
             .with_state(app)
     }
 
@@ -241,6 +274,18 @@ impl Emulator for BlueskyEmulator {
         if let Some(v) = knobs.access_ttl_secs {
             s.access_ttl_secs = v;
         }
+        if let Some(v) = knobs.video_service_pds {
+            inner.video.pds = Some(v);
+        }
+        if let Some(v) = knobs.video_jobs_fail {
+            inner.video.fail_jobs = v;
+        }
+        if let Some(v) = knobs.video_service_unavailable {
+            inner.video.unavailable = v;
+        }
+        if let Some(v) = knobs.video_file_limit {
+            inner.video.file_limit = Some(v);
+        }
         if let Some(v) = knobs.deny_authorization {
             inner.oauth.deny = v;
         }
@@ -255,8 +300,8 @@ impl Emulator for BlueskyEmulator {
 
     fn client_config(&self, base_url: &str) -> String {
         format!(
-            "    handle: {HANDLE}\n    pds: {}\n",
-            base_url.trim_end_matches('/')
+            "    handle: {HANDLE}\n    pds: {base}\n    video_service: {base}/video\n",
+            base = base_url.trim_end_matches('/')
         )
     }
 
@@ -292,6 +337,8 @@ impl Emulator for BlueskyEmulator {
             "upload_requests": c.upload_requests,
             "bytes_received": c.bytes_received,
             "create_record_requests": c.create_record_requests,
+            "video_uploads": inner.video.uploads,
+            "video_jobs": inner.video.jobs.len(),
             "blobs": blobs,
             "records": records,
         })
@@ -317,7 +364,8 @@ impl Emulator for BlueskyEmulator {
             token_path: "/oauth/token",
             api_call: ("GET", "/xrpc/com.atproto.server.getSession"),
             revoke_authorisation: Some("revoke_sessions: true"),
-            upload_call: ("POST", "/xrpc/com.atproto.repo.uploadBlob"),
+            // keryx sends the video to the video service by default (`upload: auto`).
+            upload_call: ("POST", "/video/xrpc/app.bsky.video.uploadVideo"),
             persistent_rate_limit: Some(("rate_limited: true", "RateLimitExceeded")),
         }
     }
