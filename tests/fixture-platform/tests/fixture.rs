@@ -381,7 +381,7 @@ fn demo_and_platforms_include_it() {
         .iter()
         .map(|p| p["platform"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ids, ["fixture", "instagram", "tiktok", "youtube"]);
+    assert_eq!(ids, ["bluesky", "fixture", "instagram", "tiktok", "youtube"]);
 
     let demo = home.run(&["demo", "--json"]);
     demo.expect(0)
@@ -401,6 +401,7 @@ fn demo_and_platforms_include_it() {
     assert_eq!(
         posted,
         [
+            ("bluesky".to_string(), "posted".to_string()),
             ("fixture".to_string(), "posted".to_string()),
             ("instagram".to_string(), "posted".to_string()),
             ("tiktok".to_string(), "posted".to_string()),
