@@ -165,8 +165,8 @@ pub enum Revocation {
     Revoked,
     /// The platform had already ended it (revoked elsewhere, expired).
     AlreadyEnded,
-    /// The platform has no way to revoke it from here: the user must remove keryx's access in
-    /// the platform's own settings.
+    /// keryx cannot revoke it at this platform (no revocation endpoint, or none implemented
+    /// yet): the user must remove keryx's access in the platform's own settings.
     Unsupported,
 }
 

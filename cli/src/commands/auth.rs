@@ -83,8 +83,8 @@ async fn remove(ctx: &Context, platform: &dyn Platform, mode: OutputMode) -> Res
             format!("{name} had already ended it; keryx forgot its token")
         }
         Revocation::Unsupported => format!(
-            "keryx forgot its token; {name} offers no way to revoke it from here, so remove \
-             keryx's access in your {name} account's settings"
+            "keryx forgot its token but cannot revoke it at {name}, so remove keryx's access \
+             in your {name} account's settings"
         ),
     };
     println!("Removed {whose}: {how}.");

@@ -381,7 +381,10 @@ fn demo_and_platforms_include_it() {
         .iter()
         .map(|p| p["platform"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ids, ["bluesky", "fixture", "instagram", "tiktok", "youtube"]);
+    assert_eq!(
+        ids,
+        ["bluesky", "fixture", "instagram", "tiktok", "youtube"]
+    );
 
     let demo = home.run(&["demo", "--json"]);
     demo.expect(0)
