@@ -45,6 +45,27 @@ pub struct Metadata {
 }
 
 impl Metadata {
+    /// The one-text caption of platforms that have no separate title field (TikTok, Instagram):
+    /// title, description and the tags as `#tag` words, in that order, blank parts left out and
+    /// the parts separated by a blank line. Empty when all three are.
+    pub fn caption(&self) -> String {
+        let mut parts: Vec<String> = [&self.title, &self.description]
+            .into_iter()
+            .flatten()
+            .filter(|t| !t.trim().is_empty())
+            .cloned()
+            .collect();
+        if !self.tags.is_empty() {
+            let tags: Vec<String> = self
+                .tags
+                .iter()
+                .map(|t| format!("#{}", t.trim_start_matches('#').replace(' ', "")))
+                .collect();
+            parts.push(tags.join(" "));
+        }
+        parts.join("\n\n")
+    }
+
     /// Fields and options set in `over` replace those in `self`.
     pub fn overridden_by(mut self, over: &Metadata) -> Metadata {
         macro_rules! take {
@@ -95,5 +116,22 @@ impl Metadata {
             Some(OptionValue::Duration(d)) => Some(*d),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_caption_joins_title_description_and_tags_leaving_blanks_out() {
+        let metadata = Metadata {
+            title: Some("Sunrise".into()),
+            description: Some("  ".into()),
+            tags: vec!["#time lapse".into(), "sky".into()],
+            ..Metadata::default()
+        };
+        assert_eq!(metadata.caption(), "Sunrise\n\n#timelapse #sky");
+        assert_eq!(Metadata::default().caption(), "");
     }
 }

@@ -77,30 +77,7 @@ fn count_marked(caption: &str, mark: char) -> usize {
 
 /// Title, description and #tags, as the other platforms compose their captions.
 pub fn caption(metadata: &Metadata) -> Result<String> {
-    let mut parts: Vec<String> = Vec::new();
-    parts.extend(
-        metadata
-            .title
-            .iter()
-            .filter(|t| !t.trim().is_empty())
-            .cloned(),
-    );
-    parts.extend(
-        metadata
-            .description
-            .iter()
-            .filter(|t| !t.trim().is_empty())
-            .cloned(),
-    );
-    if !metadata.tags.is_empty() {
-        let tags: Vec<String> = metadata
-            .tags
-            .iter()
-            .map(|t| format!("#{}", t.trim_start_matches('#').replace(' ', "")))
-            .collect();
-        parts.push(tags.join(" "));
-    }
-    let caption = parts.join("\n\n");
+    let caption = metadata.caption();
     // Meta does not say whether it counts code points or UTF-16 units (reference §2.1): the
     // stricter count of the two.
     let length = caption.chars().count().max(caption.encode_utf16().count());

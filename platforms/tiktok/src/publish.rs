@@ -123,33 +123,10 @@ pub async fn prepare(
 
 /// TikTok has one caption: title, description and #tags in that order, within 2200 UTF-16 units.
 fn caption(metadata: &Metadata) -> Result<Option<String>> {
-    let mut parts: Vec<String> = Vec::new();
-    parts.extend(
-        metadata
-            .title
-            .iter()
-            .filter(|t| !t.trim().is_empty())
-            .cloned(),
-    );
-    parts.extend(
-        metadata
-            .description
-            .iter()
-            .filter(|t| !t.trim().is_empty())
-            .cloned(),
-    );
-    if !metadata.tags.is_empty() {
-        let tags: Vec<String> = metadata
-            .tags
-            .iter()
-            .map(|t| format!("#{}", t.trim_start_matches('#').replace(' ', "")))
-            .collect();
-        parts.push(tags.join(" "));
-    }
-    if parts.is_empty() {
+    let caption = metadata.caption();
+    if caption.is_empty() {
         return Ok(None);
     }
-    let caption = parts.join("\n\n");
     let units = caption.encode_utf16().count();
     if units > MAX_CAPTION_UTF16 {
         return Err(Error::input(format!(
