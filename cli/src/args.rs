@@ -138,7 +138,7 @@ pub enum Command {
     /// Publish a video to a platform, or to every enabled platform at once with `post all`.
     Post(PostArgs),
     /// What was posted where: every attempt in the post ledger.
-    History,
+    History(HistoryArgs),
     /// List the platforms keryx knows and whether each is set up.
     Platforms,
     /// Check the config, secrets and tokens of every platform.
@@ -154,9 +154,22 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only this account's attempts: `shorts`, or `youtube:shorts` for one platform's.
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct AuthArgs {
-    /// The platform, e.g. tiktok (see `keryx platforms`).
+    /// The platform, e.g. tiktok (see `keryx platforms`), or `platform:account` for one of
+    /// its accounts (`youtube:shorts`).
     pub platform: String,
+
+    /// The platform's account to authorise (a name of your choosing: lowercase letters, digits
+    /// and `-`); created in the config if missing. Without it, the platform's one account.
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
 
     /// Finish the authorisation started last, with the code or the whole redirect URL.
     #[arg(long, value_name = "CODE_OR_URL")]
@@ -206,7 +219,8 @@ pub struct AuthArgs {
     per-platform sections override its shared fields."
 )]
 pub struct PostArgs {
-    /// The platform to post to (see `keryx platforms`), or `all` for every enabled platform.
+    /// The platform to post to (see `keryx platforms`), `platform:account` for one of its
+    /// accounts, or `all` for every enabled account of every enabled platform.
     pub platform: String,
 
     /// The video file (MP4, MOV or WebM).
@@ -229,12 +243,12 @@ pub struct PostArgs {
     #[arg(long, conflicts_with = "meta")]
     pub no_meta: bool,
 
-    /// With `all`: only these platforms, comma-separated.
-    #[arg(long, value_delimiter = ',', value_name = "PLATFORMS")]
+    /// With `all`: only these targets, comma-separated (`youtube:main,tiktok`).
+    #[arg(long, value_delimiter = ',', value_name = "TARGETS")]
     pub only: Vec<String>,
 
-    /// With `all`: leave out these platforms, comma-separated.
-    #[arg(long, value_delimiter = ',', value_name = "PLATFORMS")]
+    /// With `all`: leave out these targets, comma-separated (`youtube:archive`).
+    #[arg(long, value_delimiter = ',', value_name = "TARGETS")]
     pub skip: Vec<String>,
 
     /// With `all`: post again where the ledger says this video is already posted.

@@ -83,7 +83,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let ctx = context(cli.config.as_deref(), mode, false)?;
             commands::status::run(&ctx, mode).await
         }
-        Command::History => commands::history::run(&Paths::resolve(cli.config.as_deref())?, mode),
+        Command::History(args) => {
+            commands::history::run(&Paths::resolve(cli.config.as_deref())?, mode, args)
+        }
         Command::Emulator(args) => commands::emulator::run(mode, args).await,
         Command::Demo(args) => commands::demo::run(mode, args).await,
         Command::Completions(args) => commands::completions::run(args),
@@ -99,13 +101,7 @@ fn context(config: Option<&std::path::Path>, mode: OutputMode, ask: bool) -> Res
     let config = Config::load(&paths.config_file, &ids)?;
     let secrets = SecretStore::new(config.secrets_mode(), config.path(), ui.clone());
     let http = keryx_core::http::client()?;
-    Ok(Context {
-        config,
-        paths,
-        secrets,
-        http,
-        ui,
-    })
+    Ok(Context::new(config, paths, secrets, http, ui))
 }
 
 /// Logs go to stderr; `-v` shows keryx's own info, `-vv` debug, `-vvv` everything.

@@ -146,6 +146,23 @@ impl Error {
         self
     }
 
+    /// The error as one account of `platform` sees it: every `keryx auth <platform>` it
+    /// suggests becomes `keryx auth <platform>:<account>`, so the command it gives fixes that
+    /// account and not the platform's default one. Platforms word their hints for the
+    /// platform; core's post job and `keryx auth` apply this for a named account.
+    pub fn for_account(mut self, platform: &str, account: &str) -> Self {
+        if account == crate::config::DEFAULT_ACCOUNT {
+            return self;
+        }
+        let target = crate::target::label(platform, account);
+        self.message = retarget_auth(&self.message, platform, &target);
+        self.hint = self
+            .hint
+            .as_deref()
+            .map(|hint| retarget_auth(hint, platform, &target));
+        self
+    }
+
     /// Prefixes the message with context, e.g. the platform or file it concerns.
     pub fn context(mut self, context: impl fmt::Display) -> Self {
         self.message = format!("{context}: {}", self.message);
@@ -200,5 +217,52 @@ impl std::error::Error for Error {
         self.source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// `text` with each `keryx auth <platform>` not already naming an account replaced by
+/// `keryx auth <target>`.
+fn retarget_auth(text: &str, platform: &str, target: &str) -> String {
+    let needle = format!("keryx auth {platform}");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(&needle) {
+        let after = &rest[at + needle.len()..];
+        out.push_str(&rest[..at]);
+        let names_one = after.starts_with(':')
+            || after.starts_with(" --account")
+            || after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        match names_one {
+            true => out.push_str(&needle),
+            false => out.push_str(&format!("keryx auth {target}")),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    #[test]
+    fn auth_hints_name_the_account() {
+        let e = Error::platform("x")
+            .with_hint("run `keryx auth tiktok` again, or `keryx auth tiktok --code URL`")
+            .for_account("tiktok", "studio");
+        assert_eq!(
+            e.hint(),
+            Some("run `keryx auth tiktok:studio` again, or `keryx auth tiktok:studio --code URL`")
+        );
+        let named = Error::platform("x")
+            .with_hint("`keryx auth tiktok --account main`, `keryx auth tiktokx`")
+            .for_account("tiktok", "studio");
+        assert_eq!(
+            named.hint(),
+            Some("`keryx auth tiktok --account main`, `keryx auth tiktokx`")
+        );
+        let default = Error::platform("run `keryx auth tiktok`").for_account("tiktok", "default");
+        assert_eq!(default.message(), "run `keryx auth tiktok`");
     }
 }

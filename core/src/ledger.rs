@@ -74,6 +74,10 @@ pub struct Record {
     pub video: String,
     pub size: u64,
     pub platform: String,
+    /// The platform's account this attempt was for, as the config names it
+    /// ([`crate::config::DEFAULT_ACCOUNT`] on records of a keryx without accounts).
+    #[serde(default = "default_account")]
+    pub account_name: String,
     /// Who posted, as the platform named them (display name, channel), when known.
     pub account: Option<String>,
     /// RFC 3339, UTC.
@@ -101,6 +105,7 @@ impl Record {
         video: &Path,
         size: u64,
         platform: &str,
+        account_name: &str,
         account: Option<String>,
     ) -> Record {
         let shown = std::fs::canonicalize(video).unwrap_or_else(|_| video.to_path_buf());
@@ -111,6 +116,7 @@ impl Record {
             video: shown.display().to_string(),
             size,
             platform: platform.to_string(),
+            account_name: account_name.to_string(),
             account,
             started_at: now(),
             finished_at: None,
@@ -152,6 +158,16 @@ impl Record {
         record
     }
 
+    /// Whether this attempt was for `platform`'s `account`.
+    pub fn is_for(&self, platform: &str, account: &str) -> bool {
+        self.platform == platform && self.account_name == account
+    }
+
+    /// `platform`, or `platform:account` for a named account.
+    pub fn target(&self) -> String {
+        crate::target::label(&self.platform, &self.account_name)
+    }
+
     /// Where the post can be seen: its URL, else the platform's id for it.
     pub fn location(&self) -> Option<String> {
         self.url
@@ -164,6 +180,10 @@ impl Record {
     pub fn when(&self) -> String {
         display_time(self.finished_at.as_deref().unwrap_or(&self.started_at))
     }
+}
+
+fn default_account() -> String {
+    crate::config::DEFAULT_ACCOUNT.to_owned()
 }
 
 /// A line that could not be read back.
@@ -221,28 +241,31 @@ impl History {
             .collect()
     }
 
-    /// The most recent successful post of this content to `platform`.
-    pub fn posted(&self, fingerprint: &str, platform: &str) -> Option<&Record> {
+    /// The most recent successful post of this content to `platform`'s `account`.
+    pub fn posted(&self, fingerprint: &str, platform: &str, account: &str) -> Option<&Record> {
         self.records.iter().rev().find(|r| {
-            r.result == Outcome::Posted && r.platform == platform && r.fingerprint == fingerprint
+            r.result == Outcome::Posted
+                && r.is_for(platform, account)
+                && r.fingerprint == fingerprint
         })
     }
 
-    /// Whether `platform` holds a successful post of a video of exactly `size` bytes. The same
-    /// bytes have the same size, so only then can the fingerprint change what happens; for
-    /// every other post it can be computed while the upload runs.
-    pub fn has_posted_size(&self, platform: &str, size: u64) -> bool {
+    /// Whether `platform`'s `account` holds a successful post of a video of exactly `size`
+    /// bytes. The same bytes have the same size, so only then can the fingerprint change what
+    /// happens; for every other post it can be computed while the upload runs.
+    pub fn has_posted_size(&self, platform: &str, account: &str, size: u64) -> bool {
         self.records
             .iter()
-            .any(|r| r.result == Outcome::Posted && r.platform == platform && r.size == size)
+            .any(|r| r.result == Outcome::Posted && r.is_for(platform, account) && r.size == size)
     }
 
-    /// The latest attempt at this content on `platform`, if it started and never finished.
-    pub fn unfinished(&self, fingerprint: &str, platform: &str) -> Option<&Record> {
+    /// The latest attempt at this content on `platform`'s `account`, if it started and never
+    /// finished.
+    pub fn unfinished(&self, fingerprint: &str, platform: &str, account: &str) -> Option<&Record> {
         self.attempts()
             .into_iter()
             .rev()
-            .find(|r| r.platform == platform && r.fingerprint == fingerprint)
+            .find(|r| r.is_for(platform, account) && r.fingerprint == fingerprint)
             .filter(|r| r.result == Outcome::Started)
     }
 }
@@ -462,9 +485,9 @@ mod tests {
         let (_dir, ledger) = ledger();
         assert!(ledger.read().unwrap().records.is_empty());
         let video = Path::new("/videos/reel.mp4");
-        let a = Record::started("f1", video, 10, "alpha", None);
+        let a = Record::started("f1", video, 10, "alpha", "default", None);
         ledger.append(&a).unwrap();
-        let b = Record::started("f1", video, 10, "beta", None);
+        let b = Record::started("f1", video, 10, "beta", "default", None);
         ledger.append(&b).unwrap();
         ledger.append(&a.finished(Ok(&report("1")))).unwrap();
         ledger
@@ -480,18 +503,18 @@ mod tests {
         assert_eq!(attempts[0].account.as_deref(), Some("Ana"));
         assert_eq!(attempts[1].result, Outcome::Failed);
         assert_eq!(attempts[1].error.as_deref(), Some("refused (hint: wait)"));
-        let posted = history.posted("f1", "alpha").unwrap();
+        let posted = history.posted("f1", "alpha", "default").unwrap();
         assert_eq!(posted.url.as_deref(), Some("https://alpha.example/1"));
         assert!(posted.finished_at.is_some());
-        assert!(history.posted("f1", "beta").is_none());
-        assert!(history.posted("f2", "alpha").is_none());
-        assert!(history.has_posted_size("alpha", 10));
-        assert!(!history.has_posted_size("alpha", 11));
+        assert!(history.posted("f1", "beta", "default").is_none());
+        assert!(history.posted("f2", "alpha", "default").is_none());
+        assert!(history.has_posted_size("alpha", "default", 10));
+        assert!(!history.has_posted_size("alpha", "default", 11));
         assert!(
-            !history.has_posted_size("beta", 10),
+            !history.has_posted_size("beta", "default", 10),
             "a failed attempt is no post"
         );
-        assert!(history.unfinished("f1", "alpha").is_none());
+        assert!(history.unfinished("f1", "alpha", "default").is_none());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -507,20 +530,20 @@ mod tests {
     fn an_attempt_without_an_end_is_unfinished() {
         let (_dir, ledger) = ledger();
         let video = Path::new("reel.mp4");
-        let first = Record::started("f1", video, 10, "alpha", None);
+        let first = Record::started("f1", video, 10, "alpha", "default", None);
         ledger.append(&first).unwrap();
         ledger
             .append(&first.finished(Err(&Error::platform("boom"))))
             .unwrap();
         let history = ledger.read().unwrap();
-        assert!(history.unfinished("f1", "alpha").is_none());
-        let second = Record::started("f1", video, 10, "alpha", None);
+        assert!(history.unfinished("f1", "alpha", "default").is_none());
+        let second = Record::started("f1", video, 10, "alpha", "default", None);
         ledger.append(&second).unwrap();
         let history = ledger.read().unwrap();
-        let unfinished = history.unfinished("f1", "alpha").unwrap();
+        let unfinished = history.unfinished("f1", "alpha", "default").unwrap();
         assert_eq!(unfinished.attempt, second.attempt);
-        assert!(!history.has_posted_size("alpha", 10));
-        assert!(history.unfinished("f1", "beta").is_none());
+        assert!(!history.has_posted_size("alpha", "default", 10));
+        assert!(history.unfinished("f1", "beta", "default").is_none());
         assert_ne!(first.attempt, second.attempt);
     }
 
@@ -528,12 +551,13 @@ mod tests {
     fn a_cut_last_line_is_skipped_and_the_next_record_starts_a_new_line() {
         let (_dir, ledger) = ledger();
         let video = Path::new("reel.mp4");
-        let a = Record::started("f1", video, 10, "alpha", None);
+        let a = Record::started("f1", video, 10, "alpha", "default", None);
         ledger.append(&a).unwrap();
         ledger.append(&a.finished(Ok(&report("1")))).unwrap();
         // Power loss in the middle of the next write.
         let mut text = std::fs::read(ledger.path()).unwrap();
-        let partial = serde_json::to_vec(&Record::started("f2", video, 10, "beta", None)).unwrap();
+        let partial =
+            serde_json::to_vec(&Record::started("f2", video, 10, "beta", "default", None)).unwrap();
         text.extend_from_slice(&partial[..partial.len() / 2]);
         std::fs::write(ledger.path(), &text).unwrap();
 
@@ -546,7 +570,7 @@ mod tests {
         assert!(warnings[0].contains(":3: "), "{warnings:?}");
         assert!(warnings[0].contains("cut short"), "{warnings:?}");
 
-        let c = Record::started("f3", video, 10, "gamma", None);
+        let c = Record::started("f3", video, 10, "gamma", "default", None);
         ledger.append(&c).unwrap();
         let history = ledger.read().unwrap();
         assert_eq!(history.records.len(), 3, "{:?}", history.damaged);
@@ -559,8 +583,15 @@ mod tests {
     fn garbage_lines_and_blank_lines_are_not_fatal() {
         let (_dir, ledger) = ledger();
         std::fs::create_dir_all(ledger.path().parent().unwrap()).unwrap();
-        let good =
-            serde_json::to_string(&Record::started("f", Path::new("v"), 1, "a", None)).unwrap();
+        let good = serde_json::to_string(&Record::started(
+            "f",
+            Path::new("v"),
+            1,
+            "a",
+            "default",
+            None,
+        ))
+        .unwrap();
         std::fs::write(
             ledger.path(),
             format!("\n{good}\nnot json\n\u{0}\u{ff}\n{{\"v\":1}}\n\n{good}\n"),
@@ -582,7 +613,7 @@ mod tests {
         let err = ledger.check_writable().unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.message().contains(FILE_NAME), "{}", err.message());
-        let record = Record::started("f", Path::new("v"), 1, "a", None);
+        let record = Record::started("f", Path::new("v"), 1, "a", "default", None);
         assert!(ledger.append(&record).is_err());
         assert!(ledger.read().is_err());
         let fine = Ledger::at(dir.path().join("sub").join(FILE_NAME));
@@ -603,6 +634,7 @@ mod tests {
                             Path::new("v"),
                             i,
                             &"p".repeat(1 + i as usize * 50),
+                            "default",
                             None,
                         );
                         record.error = Some("x".repeat(5000));

@@ -18,6 +18,7 @@
 //!   an uploaded blob, a container), kept per file between runs.
 //! - [`post`]: the post job (preflight, ledger rules, parallel publishing, outcomes) that
 //!   `keryx post` renders.
+//! - [`target`]: a platform and one of its accounts (`youtube:shorts`), as posts name them.
 //! - [`ledger`]: the append-only record of post attempts that keeps reruns from posting twice;
 //!   [`claim`]: the cross-process lock that keeps two concurrent runs from doing so.
 //! - [`emulator`]: the contract for platform fakes and a server that runs them.
@@ -45,6 +46,7 @@ pub mod resume;
 pub mod secret;
 pub mod secrets;
 pub mod session;
+pub mod target;
 pub mod tokens;
 pub mod ui;
 pub mod upload;

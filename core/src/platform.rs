@@ -50,6 +50,13 @@ pub trait Platform: Send + Sync + 'static {
         &[]
     }
 
+    /// The keys of this platform's config section that one account may set for itself under
+    /// `accounts: <name>:` (a privacy cap, a handle), overriding the platform's value. The
+    /// others (the app's client id, ...) are shared by every account.
+    fn account_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The options `keryx auth <id>` takes besides the shared ones (e.g. an existing token),
     /// declared as data like [`Platform::options`]: the CLI renders each as `--<id>-<name>` and
     /// hands the values given in [`AuthOptions::platform_options`]. Only flags and text.
@@ -81,19 +88,15 @@ pub trait Platform: Send + Sync + 'static {
         let secret = crate::secrets::client_secret(&ctx.secrets, id)
             .ok()
             .map(|(_, source)| source.to_string());
-        let token = crate::tokens::TokenStore::new(&ctx.secrets, &ctx.paths, id)
-            .load()
-            .ok()
-            .flatten()
-            .map(|set| {
-                format!(
-                    "stored for {}",
-                    set.account.as_deref().unwrap_or("an unnamed account")
-                )
-            });
+        let token = ctx.tokens(id).load().ok().flatten().map(|set| {
+            format!(
+                "stored for {}",
+                set.account.as_deref().unwrap_or("an unnamed account")
+            )
+        });
         PlatformStatus {
             platform: id.to_string(),
-            enabled: ctx.config.is_enabled(id),
+            enabled: ctx.is_enabled(id),
             config_error: self.check_config(ctx).err().map(|e| e.to_string()),
             secret,
             token,

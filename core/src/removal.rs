@@ -11,7 +11,6 @@ use serde::Serialize;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::platform::{Platform, Revocation};
-use crate::tokens::TokenStore;
 
 /// What `keryx auth --remove` did.
 #[derive(Debug, Clone, Serialize)]
@@ -24,31 +23,43 @@ pub struct Removal {
     pub disabled: bool,
 }
 
-/// Revokes the stored authorisation at `platform`, then forgets it.
+/// Revokes the stored authorisation of `ctx`'s account at `platform`, then forgets it. A named
+/// account is disabled (its entry and settings stay); the platform's one account disables the
+/// platform.
 pub async fn remove_authorisation(ctx: &Context, platform: &dyn Platform) -> Result<Removal> {
     let id = platform.id();
-    let store = TokenStore::new(&ctx.secrets, &ctx.paths, id);
+    let store = ctx.tokens(id);
+    let target = store.target();
     let Some(tokens) = store.load()? else {
         return Err(Error::input(format!(
-            "no {} authorisation is stored: nothing to remove",
-            platform.display_name()
+            "no {target} authorisation is stored: nothing to remove"
         ))
-        .with_hint("`keryx status` shows which platforms hold a token"));
+        .with_hint("`keryx status` shows which accounts hold a token"));
     };
     let revocation = platform.revoke(ctx, &tokens).await.map_err(|e| {
         e.with_note(format!(
-            "nothing was forgotten: the token is still stored, so `keryx auth {id} --remove` can \
-             try again"
+            "nothing was forgotten: the token is still stored, so `{} --remove` can try again",
+            store.auth_command()
         ))
     })?;
     store.forget()?;
     crate::oauth::forget_pending(ctx, id)?;
-    let disabled = ctx.config.has_section(id);
-    if disabled {
-        crate::config::set_platform_key(ctx.config.path(), id, "enabled", "false")?;
-    }
+    let path = ctx.config.path();
+    let disabled = match ctx.config.has_accounts(id) {
+        true => {
+            crate::config::set_account_key(path, id, &ctx.account, "enabled", "false")?;
+            true
+        }
+        false => {
+            let disabled = ctx.config.has_section(id);
+            if disabled {
+                crate::config::set_platform_key(path, id, "enabled", "false")?;
+            }
+            disabled
+        }
+    };
     Ok(Removal {
-        platform: id.to_string(),
+        platform: target,
         account: tokens.account,
         revocation,
         disabled,

@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
+use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::media::VideoFile;
 use crate::paths::Paths;
@@ -45,8 +46,14 @@ impl<T> std::fmt::Debug for Checkpoint<T> {
 }
 
 /// `<state>/<kind>/<key>.json` and its `.lock`, where the key hashes the canonical path, size
-/// and modification time of `video`.
-fn files(state: &Paths, kind: &str, video: &VideoFile) -> Result<(PathBuf, PathBuf)> {
+/// and modification time of `video`, and the account unless it is the default one (whose
+/// checkpoints are where a keryx of one account per platform left them).
+fn files(
+    state: &Paths,
+    account: &str,
+    kind: &str,
+    video: &VideoFile,
+) -> Result<(PathBuf, PathBuf)> {
     let dir = state.state_subdir(kind)?;
     let canonical = std::fs::canonicalize(&video.path).map_err(|e| {
         Error::input(format!("cannot resolve {}", video.path.display()))
@@ -64,6 +71,10 @@ fn files(state: &Paths, kind: &str, video: &VideoFile) -> Result<(PathBuf, PathB
     hasher.update([0]);
     hasher.update(video.size.to_le_bytes());
     hasher.update(mtime.to_le_bytes());
+    if account != crate::config::DEFAULT_ACCOUNT {
+        hasher.update([0]);
+        hasher.update(account.as_bytes());
+    }
     let key = hex::encode(&hasher.finalize()[..16]);
     Ok((
         dir.join(format!("{key}.json")),
@@ -73,8 +84,8 @@ fn files(state: &Paths, kind: &str, video: &VideoFile) -> Result<(PathBuf, PathB
 
 /// The saved value of `kind` for `video`, if any, without locking: for messages before the
 /// work starts ("an interrupted upload of this file is saved").
-pub fn peek<T: DeserializeOwned>(state: &Paths, kind: &str, video: &VideoFile) -> Option<T> {
-    let (json, _) = files(state, kind, video).ok()?;
+pub fn peek<T: DeserializeOwned>(ctx: &Context, kind: &str, video: &VideoFile) -> Option<T> {
+    let (json, _) = files(&ctx.paths, &ctx.account, kind, video).ok()?;
     read(&json).ok().flatten()
 }
 
@@ -91,14 +102,25 @@ fn read<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
 impl<T: Serialize + DeserializeOwned> Checkpoint<T> {
     /// Locks the checkpoint of `kind` (a state subdirectory, e.g. `youtube-sessions`) for
     /// `video`. Another process holding it is an [`Error::input`] that names `platform` (its
-    /// display name): two runs must not feed one upload at once.
+    /// display name): two runs must not feed one upload at once. Each account of a platform
+    /// has its own.
     pub fn acquire(
-        state: &Paths,
+        ctx: &Context,
         kind: &str,
         platform: &str,
         video: &VideoFile,
     ) -> Result<Checkpoint<T>> {
-        let (json, lock_path) = files(state, kind, video)?;
+        Checkpoint::acquire_at(&ctx.paths, &ctx.account, kind, platform, video)
+    }
+
+    fn acquire_at(
+        state: &Paths,
+        account: &str,
+        kind: &str,
+        platform: &str,
+        video: &VideoFile,
+    ) -> Result<Checkpoint<T>> {
+        let (json, lock_path) = files(state, account, kind, video)?;
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -226,7 +248,8 @@ mod tests {
     #[test]
     fn saves_loads_and_clears_one_files_state() {
         let (_dir, paths, video) = setup();
-        let checkpoint = Checkpoint::<Saved>::acquire(&paths, "kind", "Alpha", &video).unwrap();
+        let checkpoint =
+            Checkpoint::<Saved>::acquire_at(&paths, "default", "kind", "Alpha", &video).unwrap();
         assert_eq!(checkpoint.load(&Quiet), None);
         let saved = Saved {
             session: "s1".into(),
@@ -238,7 +261,12 @@ mod tests {
                 session: "s1".into()
             })
         );
-        assert_eq!(peek::<Saved>(&paths, "kind", &video), Some(saved));
+        assert_eq!(
+            files(&paths, "default", "kind", &video)
+                .ok()
+                .and_then(|(json, _)| read::<Saved>(&json).ok().flatten()),
+            Some(saved)
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -253,27 +281,35 @@ mod tests {
             );
         }
         checkpoint.clear();
-        assert_eq!(peek::<Saved>(&paths, "kind", &video), None);
+        assert_eq!(
+            files(&paths, "default", "kind", &video)
+                .ok()
+                .and_then(|(json, _)| read::<Saved>(&json).ok().flatten()),
+            None
+        );
     }
 
     #[test]
     fn a_second_holder_is_refused_until_the_first_lets_go() {
         let (_dir, paths, video) = setup();
-        let first = Checkpoint::<Saved>::acquire(&paths, "kind", "Alpha", &video).unwrap();
-        let second = Checkpoint::<Saved>::acquire(&paths, "kind", "Alpha", &video).unwrap_err();
+        let first =
+            Checkpoint::<Saved>::acquire_at(&paths, "default", "kind", "Alpha", &video).unwrap();
+        let second = Checkpoint::<Saved>::acquire_at(&paths, "default", "kind", "Alpha", &video)
+            .unwrap_err();
         assert!(
             second.to_string().contains("another keryx is posting"),
             "{second}"
         );
         assert!(second.to_string().contains("Alpha"), "{second}");
         drop(first);
-        Checkpoint::<Saved>::acquire(&paths, "kind", "Alpha", &video).unwrap();
+        Checkpoint::<Saved>::acquire_at(&paths, "default", "kind", "Alpha", &video).unwrap();
     }
 
     #[test]
     fn a_changed_file_has_no_state_and_an_unreadable_one_is_none() {
         let (_dir, paths, video) = setup();
-        let checkpoint = Checkpoint::<Saved>::acquire(&paths, "kind", "Alpha", &video).unwrap();
+        let checkpoint =
+            Checkpoint::<Saved>::acquire_at(&paths, "default", "kind", "Alpha", &video).unwrap();
         checkpoint
             .save(&Saved {
                 session: "s1".into(),
@@ -285,6 +321,11 @@ mod tests {
 
         std::fs::write(&video.path, b"01234567890").unwrap();
         let longer = video_at(&video.path, 11);
-        assert_eq!(peek::<Saved>(&paths, "kind", &longer), None);
+        assert_eq!(
+            files(&paths, "default", "kind", &longer)
+                .ok()
+                .and_then(|(json, _)| read::<Saved>(&json).ok().flatten()),
+            None
+        );
     }
 }

@@ -78,8 +78,7 @@ impl<'a, A: Api> Session<'a, A> {
         let policy = Policy::from_env();
         // A refresh under the lock may take as long as the retry budget; others wait for it.
         let lock_timeout = DEFAULT_LOCK_TIMEOUT.max(policy.budget + policy.reply_timeout);
-        let tokens = TokenStore::new(&ctx.secrets, &ctx.paths, api.platform())
-            .with_lock_timeout(lock_timeout);
+        let tokens = ctx.tokens(api.platform()).with_lock_timeout(lock_timeout);
         let need = match start {
             Start::Mint => Need::Mint,
             Start::Stored => Need::Fresh,

@@ -3,8 +3,9 @@
 //! Platforms that rotate refresh tokens (TikTok does on every refresh) make a refresh a
 //! one-shot: the old refresh token dies when the new one is issued. Two keryx processes that
 //! refresh at once would each get a token and one would store a dead one. So every refresh runs
-//! under an exclusive lock per platform (`<state_dir>/locks/<platform>.lock`), re-reads what is
-//! stored inside it, and persists the reply before anyone else may read.
+//! under an exclusive lock per platform account (`<state_dir>/locks/<platform>.lock` for the
+//! default account, `<platform>@<account>.lock` for a named one), re-reads what is stored inside
+//! it, and persists the reply before anyone else may read. Two accounts never wait on each other.
 
 use std::fs::{File, OpenOptions};
 use std::future::Future;
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::DEFAULT_ACCOUNT;
 use crate::error::{Cause, Error, Result};
 use crate::paths::Paths;
 use crate::secret::Secret;
@@ -29,7 +31,8 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a waiting task tries the lock again.
 const LOCK_POLL: Duration = Duration::from_millis(25);
 
-/// What is stored for one platform after `keryx auth` (JSON under the secret `<platform>/token`).
+/// What is stored for one platform account after `keryx auth` (JSON under the secret
+/// `<platform>/token`, or `<platform>/<account>/token` for a named account).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TokenSet {
     pub refresh_token: Secret,
@@ -40,6 +43,10 @@ pub struct TokenSet {
     pub access_expires_at: Option<i64>,
     /// Who authorised, for `keryx status`.
     pub account: Option<String>,
+    /// The platform's stable id of that person or channel (TikTok's `open_id`, YouTube's
+    /// channel id, a DID), so one person is never stored under two account names.
+    #[serde(default)]
+    pub subject: Option<String>,
     /// Defaulted so a set stored without it (older keryx, a platform that grants no scopes)
     /// still reads.
     #[serde(default)]
@@ -89,23 +96,52 @@ pub enum Need<'a> {
     Replace(&'a Secret),
 }
 
-/// One platform's stored tokens.
+/// One platform account's stored tokens. Platforms get theirs with
+/// [`crate::Context::tokens`].
 #[derive(Clone, Debug)]
 pub struct TokenStore {
     secrets: SecretStore,
     platform: String,
+    account: String,
+    /// The platform's other accounts, checked by [`TokenStore::save_new`].
+    siblings: Vec<String>,
     lock_dir: PathBuf,
     lock_timeout: Duration,
 }
 
 impl TokenStore {
+    /// The default account's store.
     pub fn new(secrets: &SecretStore, paths: &Paths, platform: &str) -> TokenStore {
         TokenStore {
             secrets: secrets.clone(),
             platform: platform.to_owned(),
+            account: DEFAULT_ACCOUNT.to_owned(),
+            siblings: Vec::new(),
             lock_dir: paths.state_dir.join("locks"),
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
         }
+    }
+
+    /// The same platform's store for `account`.
+    pub fn for_account(mut self, account: &str) -> TokenStore {
+        self.account = account.to_owned();
+        self
+    }
+
+    /// The platform's accounts, so that [`TokenStore::save_new`] can refuse a person who is
+    /// already stored under another of them (this one is left out).
+    pub fn with_siblings(mut self, accounts: Vec<String>) -> TokenStore {
+        self.siblings = accounts;
+        self
+    }
+
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// `platform`, or `platform:account` for a named account: how messages name the target.
+    pub fn target(&self) -> String {
+        crate::target::label(&self.platform, &self.account)
     }
 
     /// How long to wait for another process holding the lock (default [`DEFAULT_LOCK_TIMEOUT`]).
@@ -118,27 +154,68 @@ impl TokenStore {
         &self.platform
     }
 
-    /// The secret the set is stored under: `<platform>/token`.
+    /// The secret the set is stored under: `<platform>/token` for the default account (where a
+    /// keryx of one account per platform kept it), `<platform>/<account>/token` otherwise.
     pub fn secret_name(&self) -> String {
-        format!("{}/token", self.platform)
+        secret_name(&self.platform, &self.account)
     }
 
-    /// The lock file that serialises refreshes of this platform's tokens.
+    /// The lock file that serialises refreshes of this account's tokens.
     pub fn lock_path(&self) -> PathBuf {
-        self.lock_dir.join(format!("{}.lock", self.platform))
+        match self.account == DEFAULT_ACCOUNT {
+            true => self.lock_dir.join(format!("{}.lock", self.platform)),
+            false => self
+                .lock_dir
+                .join(format!("{}@{}.lock", self.platform, self.account)),
+        }
     }
 
     /// What is stored now, without the lock: for `keryx status` and display. Blocks on the
     /// keychain.
     pub fn load(&self) -> Result<Option<TokenSet>> {
-        load_set(&self.secrets, &self.platform)
+        load_set(&self.secrets, &self.secret_name(), &self.target())
     }
 
     /// Stores a set from `keryx auth`, replacing what was there, under the lock. Blocks on the
-    /// lock and the keychain.
+    /// lock and the keychain. Refused (exit 2, nothing stored) when another account of the
+    /// platform holds a set for the same [`TokenSet::subject`]: posting one channel twice by
+    /// accident is what several accounts must never cause.
     pub fn save_new(&self, set: &TokenSet) -> Result<()> {
+        if let Some(subject) = &set.subject {
+            for other in self.siblings.iter().filter(|a| **a != self.account) {
+                let name = secret_name(&self.platform, other);
+                let label = crate::target::label(&self.platform, other);
+                let Ok(Some(stored)) = load_set(&self.secrets, &name, &label) else {
+                    continue;
+                };
+                if stored.subject.as_ref() == Some(subject) {
+                    let who = set.account.as_deref().unwrap_or(subject);
+                    return Err(Error::input(format!(
+                        "{who} is already authorised as {label}; keryx keeps one account name \
+                         per person, so that nothing is posted there twice by accident"
+                    ))
+                    .with_hint(format!(
+                        "post to `{label}`, or sign in as someone else for {}; to move it, run \
+                         `{} --remove` first",
+                        self.target(),
+                        crate::target::auth_command(&self.platform, other)
+                    )));
+                }
+            }
+        }
         let _lock = self.lock_blocking()?;
-        save_set(&self.secrets, &self.platform, set)
+        save_set(&self.secrets, &self.secret_name(), &self.target(), set)
+    }
+
+    /// Stores `previous` again (or nothing, forgetting what is stored), without the check of
+    /// [`TokenStore::save_new`]: for an authorisation that [`TokenStore::save_new`] refused
+    /// after an earlier save of the same reply, so the account keeps what it had.
+    pub fn put_back(&self, previous: Option<&TokenSet>) -> Result<()> {
+        let _lock = self.lock_blocking()?;
+        match previous {
+            Some(set) => save_set(&self.secrets, &self.secret_name(), &self.target(), set),
+            None => self.secrets.delete(&self.secret_name()),
+        }
     }
 
     /// Removes the stored set (`keryx auth --logout`-like uses), under the lock.
@@ -174,11 +251,12 @@ impl TokenStore {
     {
         let _lock = self.lock_async().await?;
         // Inside the lock: another process may have rotated the tokens since anyone last looked.
+        let (name, label) = (self.secret_name(), self.target());
         let stored = self
-            .blocking(|secrets, platform| load_set(&secrets, &platform))
+            .blocking(move |secrets| load_set(&secrets, &name, &label))
             .await?;
         let Some(stored) = stored else {
-            return Err(not_authorised(&self.platform));
+            return Err(self.not_authorised());
         };
         let now = unix_now();
         let reusable = match need {
@@ -192,29 +270,30 @@ impl TokenStore {
             return Ok((token.clone(), false));
         }
         if stored.refresh_token.is_empty() {
-            return Err(not_authorised(&self.platform));
+            return Err(self.not_authorised());
         }
         if stored.refresh_expired(now) {
             return Err(Error::authorisation(
                 Cause::AuthorisationExpired,
-                format!("the {} authorisation has expired", self.platform),
+                format!("the {} authorisation has expired", self.target()),
             )
-            .with_hint(format!("run `keryx auth {}` again", self.platform)));
+            .with_hint(format!("run `{}` again", self.auth_command())));
         }
         let reply = refresh(stored.refresh_token.clone()).await?;
         let (updated, access) = merge(&stored, reply, unix_now(), &self.platform)?;
-        self.blocking(move |secrets, platform| save_set(&secrets, &platform, &updated))
+        let (name, label) = (self.secret_name(), self.target());
+        self.blocking(move |secrets| save_set(&secrets, &name, &label, &updated))
             .await
             .map_err(|e| {
                 let hint = format!(
-                    "{}; if the next command says {} is not authorised, run `keryx auth {}`",
+                    "{}; if the next command says {} is not authorised, run `{}`",
                     e.hint().unwrap_or("fix the secret store"),
-                    self.platform,
-                    self.platform
+                    self.target(),
+                    self.auth_command()
                 );
                 e.context(format!(
                     "refreshed the {} token but could not store it",
-                    self.platform
+                    self.target()
                 ))
                 .with_hint(hint)
             })?;
@@ -225,10 +304,10 @@ impl TokenStore {
     async fn blocking<T, C>(&self, call: C) -> Result<T>
     where
         T: Send + 'static,
-        C: FnOnce(SecretStore, String) -> Result<T> + Send + 'static,
+        C: FnOnce(SecretStore) -> Result<T> + Send + 'static,
     {
-        let (secrets, platform) = (self.secrets.clone(), self.platform.clone());
-        tokio::task::spawn_blocking(move || call(secrets, platform))
+        let secrets = self.secrets.clone();
+        tokio::task::spawn_blocking(move || call(secrets))
             .await
             .map_err(|e| {
                 Error::platform(format!(
@@ -328,36 +407,50 @@ fn try_lock(file: &File, path: &Path) -> Result<bool> {
     }
 }
 
-fn not_authorised(platform: &str) -> Error {
-    Error::authorisation(
-        Cause::NotAuthorised,
-        format!("{platform} is not authorised"),
-    )
-    .with_hint(format!("run `keryx auth {platform}`"))
+impl TokenStore {
+    /// `keryx auth <platform>` with `--account` when the account is named.
+    pub fn auth_command(&self) -> String {
+        crate::target::auth_command(&self.platform, &self.account)
+    }
+
+    fn not_authorised(&self) -> Error {
+        Error::authorisation(
+            Cause::NotAuthorised,
+            format!("{} is not authorised", self.target()),
+        )
+        .with_hint(format!("run `{}`", self.auth_command()))
+    }
 }
 
-fn load_set(secrets: &SecretStore, platform: &str) -> Result<Option<TokenSet>> {
-    let name = format!("{platform}/token");
-    let Some(json) = secrets.get(&name)? else {
+fn secret_name(platform: &str, account: &str) -> String {
+    match account == DEFAULT_ACCOUNT {
+        true => format!("{platform}/token"),
+        false => format!("{platform}/{account}/token"),
+    }
+}
+
+/// `label` is how messages name the target (`youtube:shorts`).
+fn load_set(secrets: &SecretStore, name: &str, label: &str) -> Result<Option<TokenSet>> {
+    let Some(json) = secrets.get(name)? else {
         return Ok(None);
     };
     // serde_json's message may quote the value it choked on, which is a token: keep only where.
     serde_json::from_str(json.expose()).map(Some).map_err(|e| {
         Error::input(format!(
-            "the stored {platform} token ({name}) is unreadable: {:?} error at line {} column {}",
+            "the stored {label} token ({name}) is unreadable: {:?} error at line {} column {}",
             e.classify(),
             e.line(),
             e.column()
         ))
-        .with_hint(format!("run `keryx auth {platform}` to store a new one"))
+        .with_hint(format!("run `keryx auth {label}` to store a new one"))
     })
 }
 
-fn save_set(secrets: &SecretStore, platform: &str, set: &TokenSet) -> Result<()> {
+fn save_set(secrets: &SecretStore, name: &str, label: &str, set: &TokenSet) -> Result<()> {
     let json = serde_json::to_string(set).map_err(|e| {
-        Error::input(format!("cannot encode the {platform} token for storage")).with_source(e)
+        Error::input(format!("cannot encode the {label} token for storage")).with_source(e)
     })?;
-    secrets.set(&format!("{platform}/token"), &Secret::new(json))
+    secrets.set(name, &Secret::new(json))
 }
 
 /// The stored set updated with a refresh reply, and the new access token.
@@ -417,6 +510,7 @@ mod tests {
             access_token: Some(Secret::new("at-1")),
             access_expires_at: Some(1_000),
             account: Some("me".into()),
+            subject: None,
             scopes: vec!["a".into()],
             extra: Default::default(),
         }

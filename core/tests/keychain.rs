@@ -281,6 +281,7 @@ fn keychain_write(dir: &Path) {
             access_token: None,
             access_expires_at: None,
             account: Some("someone".into()),
+            subject: None,
             scopes: vec!["video.publish".into()],
             extra: Default::default(),
         })

@@ -63,6 +63,7 @@ async fn a_token_refused_right_after_its_own_refresh_is_not_refreshed_forever() 
             access_token: None,
             access_expires_at: None,
             account: None,
+            subject: None,
             scopes: Vec::new(),
             extra: Default::default(),
         })

@@ -125,6 +125,7 @@ fn eight_processes_mint_at_once_and_leave_one_valid_token() {
             access_token: None,
             access_expires_at: None,
             account: Some("someone".into()),
+            subject: None,
             scopes: vec![],
             extra: Default::default(),
         })

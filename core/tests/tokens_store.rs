@@ -44,6 +44,7 @@ fn stored_set(access: Option<(&str, i64)>) -> TokenSet {
         access_token: access.map(|(token, _)| Secret::new(token)),
         access_expires_at: access.map(|(_, valid_for)| unix_now() + valid_for),
         account: Some("someone".into()),
+        subject: None,
         scopes: vec!["video.publish".into()],
         extra,
     }

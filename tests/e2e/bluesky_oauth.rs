@@ -33,16 +33,16 @@ fn context(dir: &std::path::Path) -> Context {
     let ui: Arc<dyn Ui> = Arc::new(Quiet);
     let secrets =
         keryx_core::secrets::SecretStore::new(config.secrets_mode(), config.path(), ui.clone());
-    Context {
+    Context::new(
         config,
-        paths: keryx_core::paths::Paths {
+        keryx_core::paths::Paths {
             config_file,
             state_dir: dir.join("state"),
         },
         secrets,
-        http: keryx_core::http::client().unwrap(),
+        keryx_core::http::client().unwrap(),
         ui,
-    }
+    )
 }
 
 /// The consent helper approves as the first account and prints the callback without following.

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `keryx` binary against the platforms' emulators, run by
 //! `keryx emulator` in its own process, with a throwaway HOME per test.
 
+mod accounts;
 mod bluesky;
 mod bluesky_oauth;
 mod bluesky_video;

@@ -564,24 +564,27 @@ fn an_interrupted_post_is_resumed_on_the_rerun() {
 fn the_exit_code_is_the_most_serious_targets() {
     let (home, emulator) = both();
     let video = small_video(&home);
-    // The user removed keryx's access to YouTube: preflight finds it before a byte is sent.
+    // The user removed keryx's access to YouTube: preflight finds it before a byte is sent,
+    // and YouTube fails alone (exit 4) while TikTok posts.
     emulator.configure("youtube", "revoke_refresh_tokens: true\n");
     home.run(&["post", "all", &video, "--yes"])
         .expect_code(4)
-        .expect_stderr("youtube: ")
-        .expect_stderr("keryx auth youtube");
+        .expect_stdout("youtube: error: ")
+        .expect_stdout("keryx auth youtube");
+    assert_eq!(tiktok_posts(&emulator), 1);
     // Bad input for TikTok as well (more open than the config's cap): that must be fixed
-    // first, so it decides.
+    // first, so it decides, and nothing is sent.
+    let other = crate::support::video(&home, "other.mp4", 20, 1080, 1920, 3 * 1024 * 1024 + 4096);
     std::fs::write(
-        home.path().join("reel.keryx.yaml"),
+        home.path().join("other.keryx.yaml"),
         "tiktok: { privacy: PUBLIC_TO_EVERYONE }\n",
     )
     .unwrap();
-    home.run(&["post", "all", &video, "--yes"])
+    home.run(&["post", "all", other.to_str().unwrap(), "--yes"])
         .expect_code(2)
         .expect_stderr("keryx auth youtube")
         .expect_stderr("more open than the config allows");
-    assert_eq!(tiktok_posts(&emulator), 0);
+    assert_eq!(tiktok_posts(&emulator), 1);
     assert_eq!(youtube_videos(&emulator), 0);
 }
 

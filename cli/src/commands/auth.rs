@@ -1,4 +1,5 @@
-//! `keryx auth <platform>`: authorise once; the platform stores its token.
+//! `keryx auth <platform>[:<account>]` (or `--account NAME`): authorise one account once; the
+//! platform stores its token under that account.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -9,7 +10,27 @@ use crate::args::AuthArgs;
 use crate::ui::OutputMode;
 
 pub async fn run(ctx: &Context, mode: OutputMode, args: AuthArgs) -> Result<()> {
-    let platform = crate::platform(&args.platform)?;
+    let (platform, named) = keryx_core::target::parse(&args.platform)?;
+    let account = match (named, &args.account) {
+        (Some(a), Some(b)) if a != *b => {
+            return Err(Error::input(format!(
+                "`{}` and `--account {b}` name two accounts",
+                args.platform
+            ))
+            .with_hint("give the account once"));
+        }
+        (Some(a), _) => Some(a),
+        (None, Some(b)) => {
+            keryx_core::target::parse(&format!("{}:{b}", platform.id()))?;
+            Some(b.clone())
+        }
+        (None, None) => None,
+    };
+    let ctx = &match &account {
+        Some(account) => ctx.for_account(account),
+        None => ctx.clone(),
+    };
+    let label = keryx_core::target::label(platform.id(), &ctx.account);
     if args.store_secret {
         return store_client_secret(ctx, platform.id(), mode);
     }
@@ -25,7 +46,10 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: AuthArgs) -> Result<()> 
     if args.remove {
         if !given.is_empty() {
             return Err(Error::input("--remove takes no other options")
-                .with_hint(format!("run `keryx auth {} --remove` alone", platform.id())));
+                .with_hint(format!("run `keryx auth {label} --remove` alone")));
+        }
+        if account.is_some() && ctx.config.has_accounts(platform.id()) {
+            keryx_core::target::resolve(&ctx.config, platform, account.as_deref(), |_| None)?;
         }
         return remove(ctx, platform, mode).await;
     }
@@ -45,14 +69,21 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: AuthArgs) -> Result<()> 
         client_secrets: args.client_secrets,
         app_password: args.app_password,
     };
-    let report = platform.authorize(ctx, &options).await?;
+    let report = platform
+        .authorize(ctx, &options)
+        .await
+        .map_err(|e| e.for_account(platform.id(), &ctx.account))?;
     if mode.json {
         let mut value = serde_json::to_value(&report).unwrap_or_default();
         value["ok"] = serde_json::Value::Bool(true);
         println!("{value}");
     } else {
+        let which = match ctx.is_default_account() {
+            true => String::new(),
+            false => format!(" (account {})", ctx.account),
+        };
         println!(
-            "Authorised {} as {}.",
+            "Authorised {}{which} as {}.",
             platform.display_name(),
             report.account
         );
@@ -65,14 +96,16 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: AuthArgs) -> Result<()> 
 
 /// `--remove`: revoke, forget, disable.
 async fn remove(ctx: &Context, platform: &dyn Platform, mode: OutputMode) -> Result<()> {
-    let removal = keryx_core::removal::remove_authorisation(ctx, platform).await?;
+    let removal = keryx_core::removal::remove_authorisation(ctx, platform)
+        .await
+        .map_err(|e| e.for_account(platform.id(), &ctx.account))?;
     if mode.json {
         let mut value = serde_json::to_value(&removal).unwrap_or_default();
         value["ok"] = serde_json::Value::Bool(true);
         println!("{value}");
         return Ok(());
     }
-    let (name, id) = (platform.display_name(), platform.id());
+    let (name, id) = (platform.display_name(), removal.platform.clone());
     let whose = match &removal.account {
         Some(account) => format!("the {name} authorisation of {account}"),
         None => format!("the {name} authorisation"),
@@ -90,8 +123,9 @@ async fn remove(ctx: &Context, platform: &dyn Platform, mode: OutputMode) -> Res
     println!("Removed {whose}: {how}.");
     if removal.disabled {
         println!(
-            "{id} is now disabled in {}; `keryx auth {id}` sets it up again.",
-            ctx.config.path().display()
+            "{id} is now disabled in {}; `{}` sets it up again.",
+            ctx.config.path().display(),
+            keryx_core::target::auth_command(platform.id(), &ctx.account)
         );
     }
     Ok(())

@@ -262,13 +262,13 @@ fn context(paths: &Paths, ui: Arc<dyn Ui>) -> Result<Context> {
     let ids: Vec<&str> = keryx_core::registry().iter().map(|p| p.id()).collect();
     let config = Config::load(&paths.config_file, &ids)?;
     let secrets = SecretStore::new(SecretsMode::File, config.path(), ui.clone());
-    Ok(Context {
+    Ok(Context::new(
         config,
-        paths: paths.clone(),
+        paths.clone(),
         secrets,
-        http: keryx_core::http::client()?,
+        keryx_core::http::client()?,
         ui,
-    })
+    ))
 }
 
 fn print_summary(

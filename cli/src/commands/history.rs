@@ -4,16 +4,24 @@ use keryx_core::Result;
 use keryx_core::ledger::{Ledger, Outcome, display_time};
 use keryx_core::paths::Paths;
 
+use crate::args::HistoryArgs;
 use crate::ui::OutputMode;
 
 /// Needs only the state dir: the history stays readable when the config is broken.
-pub fn run(paths: &Paths, mode: OutputMode) -> Result<()> {
+pub fn run(paths: &Paths, mode: OutputMode, args: HistoryArgs) -> Result<()> {
     let ledger = Ledger::new(paths);
     let history = ledger.read()?;
     for warning in history.warnings(ledger.path()) {
         eprintln!("warning: {warning}");
     }
-    let attempts = history.attempts();
+    let mut attempts = history.attempts();
+    if let Some(account) = &args.account {
+        // `shorts`, or `youtube:shorts` for one platform's.
+        attempts.retain(|r| match account.split_once(':') {
+            Some((platform, name)) => r.is_for(platform, name),
+            None => r.account_name == *account,
+        });
+    }
     if mode.json {
         // The attempts as the ledger records them (the final record of each, or its `started`
         // record if it never finished); see `keryx_core::ledger` for the fields.
@@ -47,7 +55,7 @@ pub fn run(paths: &Paths, mode: OutputMode) -> Result<()> {
                 .unwrap_or_else(|| r.video.clone());
             [
                 display_time(&r.started_at),
-                r.platform.clone(),
+                r.target(),
                 result,
                 r.account.clone().unwrap_or_else(|| "-".into()),
                 format!(

@@ -1,24 +1,24 @@
-//! `keryx platforms`: what keryx knows and what is set up.
+//! `keryx platforms`: what keryx knows and what is set up, one line per account.
 
 use keryx_core::{Context, Result};
 
 use crate::ui::OutputMode;
 
 pub async fn run(ctx: &Context, mode: OutputMode) -> Result<()> {
-    let mut rows = Vec::new();
-    for platform in keryx_core::registry() {
-        let status = platform.status(ctx).await;
-        rows.push((platform, status));
-    }
+    let rows = super::status::accounts(ctx).await;
+    let name = |id: &str| keryx_core::find(id).map_or("", |p| p.display_name());
     if mode.json {
         let list: Vec<_> = rows
             .iter()
-            .map(|(p, s)| {
+            .map(|row| {
+                let s = &row.status;
                 serde_json::json!({
-                    "platform": p.id(),
-                    "name": p.display_name(),
+                    "platform": s.platform,
+                    "account": row.account,
+                    "name": name(&s.platform),
                     "enabled": s.enabled,
                     "authorised": s.token.is_some(),
+                    "last_used": row.last_used,
                 })
             })
             .collect();
@@ -26,16 +26,18 @@ pub async fn run(ctx: &Context, mode: OutputMode) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<10} {:<10} {:<8} AUTHORISED",
-        "PLATFORM", "NAME", "ENABLED"
+        "{:<10} {:<10} {:<10} {:<8} AUTHORISED",
+        "PLATFORM", "ACCOUNT", "NAME", "ENABLED"
     );
-    for (platform, status) in rows {
+    for row in rows {
+        let s = &row.status;
         println!(
-            "{:<10} {:<10} {:<8} {}",
-            platform.id(),
-            platform.display_name(),
-            if status.enabled { "yes" } else { "no" },
-            status.token.as_deref().unwrap_or("no"),
+            "{:<10} {:<10} {:<10} {:<8} {}",
+            s.platform,
+            row.account,
+            name(&s.platform),
+            if s.enabled { "yes" } else { "no" },
+            s.token.as_deref().unwrap_or("no"),
         );
     }
     Ok(())

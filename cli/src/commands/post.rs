@@ -7,7 +7,8 @@
 
 use keryx_core::ledger::Record;
 use keryx_core::post::{self, Ending, Plan, Refused, Sidecar, Tracker};
-use keryx_core::{Context, Error, Metadata, Platform, PostReport, Result, VideoFile};
+use keryx_core::target::{self, Target};
+use keryx_core::{Context, Error, Metadata, PostReport, Result, VideoFile};
 
 use crate::args::{MetadataArgs, PostArgs};
 use crate::progress;
@@ -26,22 +27,23 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
             args.platform, args.platform
         )));
     }
-    let platform = crate::platform(&args.platform)?;
-    platform.check_config(ctx)?;
+    let target = single_target(ctx, &args.platform)?;
+    let platform = target.platform;
+    platform.check_config(&target.context(ctx))?;
     // An explicit post uploads whatever the ledger says (`skip_posted: false`), so the hash
     // never delays it: it is computed while the upload runs.
-    let request = request(&args, vec![platform], false);
+    let request = request(&args, vec![target.clone()], false);
     let job = match post::preflight(ctx, &request).await {
         Ok(job) => job,
-        Err(refused) => return Err(refused_single(refused, platform, mode)),
+        Err(refused) => return Err(refused_single(refused, &target, mode)),
     };
 
     if args.dry_run {
-        let previous = job.previous_post(platform).await?;
+        let previous = job.previous_post(&target).await?;
         if let Some(previous) = &previous {
             ctx.ui.info(&format!(
                 "note: the ledger already held this video on {}: {}; would post again as asked",
-                platform.display_name(),
+                target.label(),
                 post::posted_where(previous)
             ));
         }
@@ -56,6 +58,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
                     "ok": true,
                     "dry_run": true,
                     "platform": platform.id(),
+                    "account": target.account,
                     "video": video_json(job.video()),
                     "plan": plan_json(&plan),
                     "already_posted": previous.as_ref().map(already_posted_json),
@@ -64,7 +67,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         } else {
             println!("Dry run: nothing was sent.");
             println!("  video: {}", video_summary(job.video()));
-            println!("{} would get:", platform.display_name());
+            println!("{} would get:", display(&target));
             for (key, value) in plan {
                 println!("  {key}: {value}");
             }
@@ -73,8 +76,8 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     }
 
     let multi = progress::display();
-    let track = |platform: &'static dyn Platform| -> Box<dyn Tracker> {
-        Box::new(progress::tracker(mode, multi, platform.id()))
+    let track = |target: &Target| -> Box<dyn Tracker> {
+        Box::new(progress::tracker(mode, multi, &target.label()))
     };
     let outcome = job.publish(ctx, &track).await.into_iter().next();
     match outcome.map(|o| o.ending) {
@@ -85,17 +88,52 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
         Some(Ending::Failed(e)) => Err(e),
         Some(Ending::AlreadyPosted(_)) | None => Err(Error::platform(format!(
             "keryx did not post to {}",
-            platform.display_name()
+            display(&target)
         ))),
     }
 }
 
+/// The target `keryx post <platform>[:<account>]` means: a named account, else the platform's
+/// only enabled account, else (on a terminal) the one the user picks.
+pub(crate) fn single_target(ctx: &Context, text: &str) -> Result<Target> {
+    let (platform, account) = target::parse(text)?;
+    let mut asked = None;
+    let choose = |accounts: &[String]| {
+        let prompter = ctx.ui.prompter()?;
+        let prompt = format!("{} has several enabled accounts; post to", platform.id());
+        match prompter.select(&prompt, accounts) {
+            Ok(i) => accounts.get(i).cloned(),
+            Err(e) => {
+                asked = Some(e);
+                None
+            }
+        }
+    };
+    let resolved = target::resolve(&ctx.config, platform, account.as_deref(), choose);
+    match asked {
+        Some(e) => Err(e),
+        None => resolved,
+    }
+}
+
+/// `YouTube`, or `YouTube (account shorts)`, for sentences.
+pub(crate) fn display(target: &Target) -> String {
+    match ctx_default(target) {
+        true => target.platform.display_name().to_owned(),
+        false => format!(
+            "{} (account {})",
+            target.platform.display_name(),
+            target.account
+        ),
+    }
+}
+
+fn ctx_default(target: &Target) -> bool {
+    target.account == keryx_core::config::DEFAULT_ACCOUNT
+}
+
 /// The post job for `args` to `targets`: sidecar, flags and each platform's options.
-pub(crate) fn request(
-    args: &PostArgs,
-    targets: Vec<&'static dyn Platform>,
-    skip_posted: bool,
-) -> post::Request {
+pub(crate) fn request(args: &PostArgs, targets: Vec<Target>, skip_posted: bool) -> post::Request {
     let sidecar = match (&args.meta, args.no_meta) {
         (_, true) => Sidecar::Skip,
         (Some(path), false) => Sidecar::File(path.clone()),
@@ -114,12 +152,12 @@ pub(crate) fn request(
 
 /// A single post's preflight problem is the command's error. A refusal in preflight often
 /// comes from what the file is: with --json, say what keryx read from it next to the error.
-fn refused_single(refused: Refused, platform: &dyn Platform, mode: OutputMode) -> Error {
+fn refused_single(refused: Refused, target: &Target, mode: OutputMode) -> Error {
     let video = refused.video.as_ref().map(video_json);
     let mut errors = refused
         .general
         .into_iter()
-        .chain(refused.platforms.into_iter().map(|(_, e)| e));
+        .chain(refused.targets.into_iter().map(|(_, e)| e));
     let Some(error) = errors.next() else {
         return Error::input("the video could not be checked");
     };
@@ -131,7 +169,8 @@ fn refused_single(refused: Refused, platform: &dyn Platform, mode: OutputMode) -
                 "error": error.to_string(),
                 "hint": error.hint(),
                 "exit_code": error.exit_code(),
-                "platform": platform.id(),
+                "platform": target.platform.id(),
+                "account": target.account,
                 "video": video,
             })
         );

@@ -8,7 +8,8 @@
 //! failure's: 2 bad input, 4 authorisation required, 1 a platform failed.
 
 use keryx_core::post::{self, Ending, Outcome, Plan, Refused, Tracker};
-use keryx_core::{Context, Error, Platform, Result, VideoFile};
+use keryx_core::target::{self, Target};
+use keryx_core::{Context, Error, Result, VideoFile};
 use serde::Serialize;
 
 use super::post::{plan_json, request, video_json, video_summary};
@@ -35,11 +36,11 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     };
     if mode.json {
         // The summary table says it too; under --json this is the only line for people.
-        for (platform, plan) in job.plans() {
+        for (target, plan) in job.plans() {
             if let Plan::AlreadyPosted(record) = plan {
                 ctx.ui.info(&format!(
                     "{}: already {} (use --force to post again)",
-                    platform.id(),
+                    target.label(),
                     post::posted_where(record)
                 ));
             }
@@ -47,12 +48,26 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     }
     if args.dry_run {
         print_dry_run(mode, job.plans(), job.video());
+        let unauthorised: Vec<&Error> = job
+            .plans()
+            .iter()
+            .filter_map(|(_, plan)| match plan {
+                Plan::NeedsAuthorisation(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        if !unauthorised.is_empty() {
+            return Err(super::reported(Error::of_kind(
+                post::most_serious(unauthorised),
+                "a target needs authorising again",
+            )));
+        }
         return Ok(());
     }
 
     let multi = progress::display();
-    let track = |platform: &'static dyn Platform| -> Box<dyn Tracker> {
-        Box::new(progress::tracker(mode, multi, platform.id()))
+    let track = |target: &Target| -> Box<dyn Tracker> {
+        Box::new(progress::tracker(mode, multi, &target.label()))
     };
     let outcomes = job.publish(ctx, &track).await;
 
@@ -67,7 +82,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     let failed = failures.len();
     if failed > 0 {
         let message = format!(
-            "{failed} of {} platform(s) failed; run the same command again to retry only those",
+            "{failed} of {} target(s) failed; run the same command again to retry only those",
             outcomes.len()
         );
         if !mode.json {
@@ -81,22 +96,48 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     Ok(())
 }
 
-/// Every enabled platform, or those named by `--only`, minus `--skip`.
-fn targets(ctx: &Context, args: &PostArgs) -> Result<Vec<&'static dyn Platform>> {
-    for id in args.only.iter().chain(&args.skip) {
-        crate::platform(id)?;
-    }
-    let selected: Vec<&'static dyn Platform> = keryx_core::registry()
-        .into_iter()
-        .filter(|p| {
-            if args.only.is_empty() {
-                ctx.config.is_enabled(p.id())
-            } else {
-                args.only.iter().any(|id| id == p.id())
+/// Every enabled account of every enabled platform, or those `--only` names, minus those
+/// `--skip` names. `youtube` in either means all of YouTube's accounts (with `--only`: its
+/// enabled ones), `youtube:shorts` just that one.
+fn targets(ctx: &Context, args: &PostArgs) -> Result<Vec<Target>> {
+    let config = &ctx.config;
+    let mut only = Vec::new();
+    for text in &args.only {
+        let (platform, account) = target::parse(text)?;
+        match account {
+            Some(account) => {
+                only.push(target::resolve(config, platform, Some(&account), |_| None)?)
             }
-        })
-        .filter(|p| !args.skip.iter().any(|id| id == p.id()))
-        .collect();
+            None => only.extend(
+                target::enabled(config)
+                    .into_iter()
+                    .filter(|t| t.platform.id() == platform.id()),
+            ),
+        }
+    }
+    let mut skip = Vec::new();
+    for text in &args.skip {
+        let (platform, account) = target::parse(text)?;
+        if let Some(account) = &account {
+            target::resolve(config, platform, Some(account), |_| None)?;
+        }
+        skip.push((platform.id(), account));
+    }
+    let chosen = match args.only.is_empty() {
+        true => target::enabled(config),
+        false => only,
+    };
+    let mut selected: Vec<Target> = Vec::new();
+    for candidate in chosen {
+        let skipped = skip.iter().any(|(id, account)| {
+            *id == candidate.platform.id()
+                && account.as_ref().is_none_or(|a| *a == candidate.account)
+        });
+        let repeated = selected.iter().any(|t| t.label() == candidate.label());
+        if !skipped && !repeated {
+            selected.push(candidate);
+        }
+    }
     if selected.is_empty() {
         let error = if args.only.is_empty() && args.skip.is_empty() {
             Error::input("no platform is enabled, so `keryx post all` has nowhere to post")
@@ -105,11 +146,13 @@ fn targets(ctx: &Context, args: &PostArgs) -> Result<Vec<&'static dyn Platform>>
                  `keryx platforms` lists them",
                 )
         } else {
-            Error::input("--only and --skip leave no platform to post to")
-                .with_hint("`keryx platforms` lists the platforms and which are enabled")
+            Error::input("--only and --skip leave no platform to post to").with_hint(
+                "`keryx platforms` lists the platforms, their accounts and which are enabled",
+            )
         };
         return Err(error);
     }
+    selected.sort_by_key(Target::sort_key);
     Ok(selected)
 }
 
@@ -117,6 +160,8 @@ fn targets(ctx: &Context, args: &PostArgs) -> Result<Vec<&'static dyn Platform>>
 #[derive(Serialize)]
 struct Entry {
     platform: &'static str,
+    /// The platform's account, as the config names it (`default` without `accounts:`).
+    account: String,
     /// `posted`, `already_posted`, `failed`, `dry_run`; after failed preflight, `invalid` (its
     /// problems in `errors`) or `not_sent` (fine, but nothing was sent because of the others).
     result: &'static str,
@@ -126,7 +171,8 @@ struct Entry {
     post_id: Option<String>,
     url: Option<String>,
     privacy: Option<String>,
-    account: Option<String>,
+    /// Who the platform says posted (display name, channel), when known.
+    who: Option<String>,
     /// Seconds spent publishing (not preflight).
     elapsed_secs: Option<f64>,
     /// For `already_posted`: when the ledger recorded it.
@@ -155,16 +201,17 @@ impl ErrorEntry {
 }
 
 impl Entry {
-    fn new(platform: &'static dyn Platform, result: &'static str) -> Entry {
+    fn new(target: &Target, result: &'static str) -> Entry {
         Entry {
-            platform: platform.id(),
+            platform: target.platform.id(),
+            account: target.account.clone(),
             result,
             status: None,
             id: None,
             post_id: None,
             url: None,
             privacy: None,
-            account: None,
+            who: None,
             elapsed_secs: None,
             posted_at: None,
             notes: Vec::new(),
@@ -182,9 +229,9 @@ impl Entry {
                 post_id: report.post_id.clone(),
                 url: report.url.clone(),
                 privacy: report.privacy.clone(),
-                account: report.account.clone(),
+                who: report.account.clone(),
                 notes: report.notes.clone(),
-                ..Entry::new(finished.platform, "posted")
+                ..Entry::new(&finished.target, "posted")
             },
             Ending::AlreadyPosted(record) => Entry {
                 status: record.status.clone(),
@@ -192,13 +239,13 @@ impl Entry {
                 post_id: record.post_id.clone(),
                 url: record.url.clone(),
                 privacy: record.privacy.clone(),
-                account: record.account.clone(),
+                who: record.account.clone(),
                 posted_at: record.finished_at.clone(),
-                ..Entry::new(finished.platform, "already_posted")
+                ..Entry::new(&finished.target, "already_posted")
             },
             Ending::Failed(error) => Entry {
                 errors: vec![ErrorEntry::from(error)],
-                ..Entry::new(finished.platform, "failed")
+                ..Entry::new(&finished.target, "failed")
             },
         };
         entry.elapsed_secs = finished
@@ -216,7 +263,7 @@ fn print_json(entries: &[Entry]) {
 }
 
 /// The one list of everything preflight found (stderr), and with `--json` the array (stdout).
-fn report_problems(mode: OutputMode, targets: &[&'static dyn Platform], problems: &Refused) {
+fn report_problems(mode: OutputMode, targets: &[Target], problems: &Refused) {
     let video = problems.video.as_ref();
     eprintln!(
         "error: preflight found {} problem(s); nothing was sent:",
@@ -231,20 +278,20 @@ fn report_problems(mode: OutputMode, targets: &[&'static dyn Platform], problems
     for error in &problems.general {
         print("", error);
     }
-    for (platform, error) in &problems.platforms {
-        print(&format!("{}: ", platform.id()), error);
+    for (target, error) in &problems.targets {
+        print(&format!("{}: ", target.label()), error);
     }
     if mode.json {
         let entries: Vec<Entry> = targets
             .iter()
-            .map(|&platform| {
+            .map(|target| {
                 let mut errors: Vec<ErrorEntry> =
                     problems.general.iter().map(ErrorEntry::from).collect();
                 errors.extend(
                     problems
-                        .platforms
+                        .targets
                         .iter()
-                        .filter(|(p, _)| p.id() == platform.id())
+                        .filter(|(t, _)| t.label() == target.label())
                         .map(|(_, e)| ErrorEntry::from(e)),
                 );
                 let result = if errors.is_empty() {
@@ -255,7 +302,7 @@ fn report_problems(mode: OutputMode, targets: &[&'static dyn Platform], problems
                 Entry {
                     errors,
                     video: video.map(video_json),
-                    ..Entry::new(platform, result)
+                    ..Entry::new(target, result)
                 }
             })
             .collect();
@@ -263,23 +310,27 @@ fn report_problems(mode: OutputMode, targets: &[&'static dyn Platform], problems
     }
 }
 
-fn print_dry_run(mode: OutputMode, plans: &[(&'static dyn Platform, Plan)], video: &VideoFile) {
+fn print_dry_run(mode: OutputMode, plans: &[(Target, Plan)], video: &VideoFile) {
     if mode.json {
         let entries: Vec<Entry> = plans
             .iter()
-            .map(|(platform, plan)| match plan {
+            .map(|(target, plan)| match plan {
                 Plan::Ready(prepared) => Entry {
                     plan: Some(plan_json(&prepared.describe())),
                     video: Some(video_json(video)),
-                    ..Entry::new(*platform, "dry_run")
+                    ..Entry::new(target, "dry_run")
                 },
                 Plan::AlreadyPosted(record) => Entry {
                     video: Some(video_json(video)),
                     ..Entry::from_outcome(&Outcome {
-                        platform: *platform,
+                        target: target.clone(),
                         ending: Ending::AlreadyPosted((**record).clone()),
                         elapsed: None,
                     })
+                },
+                Plan::NeedsAuthorisation(error) => Entry {
+                    errors: vec![ErrorEntry::from(error)],
+                    ..Entry::new(target, "invalid")
                 },
             })
             .collect();
@@ -288,19 +339,25 @@ fn print_dry_run(mode: OutputMode, plans: &[(&'static dyn Platform, Plan)], vide
     }
     println!("Dry run: nothing was sent.");
     println!("  video: {}", video_summary(video));
-    for (platform, plan) in plans {
+    for (target, plan) in plans {
         match plan {
             Plan::Ready(prepared) => {
-                println!("{} would get:", platform.display_name());
+                println!("{} would get:", super::post::display(target));
                 for (key, value) in prepared.describe() {
                     println!("  {key}: {value}");
                 }
             }
             Plan::AlreadyPosted(record) => println!(
                 "{}: already {}; would be skipped (use --force to post again)",
-                platform.display_name(),
+                super::post::display(target),
                 post::posted_where(record)
             ),
+            Plan::NeedsAuthorisation(error) => {
+                println!("{}: would fail: {error}", super::post::display(target));
+                if let Some(hint) = error.hint() {
+                    println!("  hint: {hint}");
+                }
+            }
         }
     }
 }
@@ -312,7 +369,7 @@ fn print_summary(mode: OutputMode, finished: &[Outcome]) {
         print_json(&entries);
         return;
     }
-    let rows: Vec<[String; 5]> = finished
+    let rows: Vec<[String; 6]> = finished
         .iter()
         .map(|f| {
             let dash = || "-".to_string();
@@ -322,7 +379,8 @@ fn print_summary(mode: OutputMode, finished: &[Outcome]) {
                 .unwrap_or_else(dash);
             match &f.ending {
                 Ending::Posted(report) => [
-                    f.platform.id().to_string(),
+                    f.target.platform.id().to_string(),
+                    f.target.account.clone(),
                     "posted".to_string(),
                     report
                         .url
@@ -333,7 +391,8 @@ fn print_summary(mode: OutputMode, finished: &[Outcome]) {
                     elapsed,
                 ],
                 Ending::AlreadyPosted(record) => [
-                    f.platform.id().to_string(),
+                    f.target.platform.id().to_string(),
+                    f.target.account.clone(),
                     "already posted".to_string(),
                     record
                         .url
@@ -344,7 +403,8 @@ fn print_summary(mode: OutputMode, finished: &[Outcome]) {
                     elapsed,
                 ],
                 Ending::Failed(_) => [
-                    f.platform.id().to_string(),
+                    f.target.platform.id().to_string(),
+                    f.target.account.clone(),
                     "FAILED".to_string(),
                     dash(),
                     dash(),
@@ -353,7 +413,10 @@ fn print_summary(mode: OutputMode, finished: &[Outcome]) {
             }
         })
         .collect();
-    let header = ["PLATFORM", "RESULT", "ID / URL", "PRIVACY", "ELAPSED"].map(String::from);
+    let header = [
+        "PLATFORM", "ACCOUNT", "RESULT", "ID / URL", "PRIVACY", "ELAPSED",
+    ]
+    .map(String::from);
     let mut widths = header.clone().map(|h| h.len());
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -369,7 +432,7 @@ fn print_summary(mode: OutputMode, finished: &[Outcome]) {
         println!("{}", line.join("  ").trim_end());
     }
     for f in finished {
-        let id = f.platform.id();
+        let id = f.target.label();
         match &f.ending {
             Ending::Posted(report) => {
                 for note in &report.notes {

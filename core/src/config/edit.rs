@@ -13,11 +13,37 @@ use super::*;
 /// file is written in a way a line edit cannot change safely (flow style, anchors, a multi-line
 /// value), this refuses and says what to change by hand rather than risk damaging it.
 pub fn set_platform_key(path: &Path, platform: &str, key: &str, yaml_scalar: &str) -> Result<()> {
-    check_plain_name(path, "platform name", platform)?;
-    check_plain_name(path, "key", key)?;
+    set_key_path(path, platform, &["platforms", platform, key], yaml_scalar)
+}
+
+/// [`set_platform_key`] for one account: `platforms.<platform>.accounts.<account>.<key>`.
+pub fn set_account_key(
+    path: &Path,
+    platform: &str,
+    account: &str,
+    key: &str,
+    yaml_scalar: &str,
+) -> Result<()> {
+    check_account_name(account).map_err(|(problem, hint)| {
+        Error::input(format!("{}: {problem}", path.display())).with_hint(hint)
+    })?;
+    set_key_path(
+        path,
+        platform,
+        &["platforms", platform, ACCOUNTS_KEY, account, key],
+        yaml_scalar,
+    )
+}
+
+fn set_key_path(path: &Path, platform: &str, keys: &[&str], yaml_scalar: &str) -> Result<()> {
+    let dotted = keys.join(".");
+    for name in &keys[1..] {
+        check_plain_name(path, "key", name)?;
+    }
+    let key = keys[keys.len() - 1];
     if let Some((problem, hint)) = secret_key_problem(platform, key) {
         return Err(Error::input(format!(
-            "{}: refusing to write platforms.{platform}.{key}: {problem}",
+            "{}: refusing to write {dotted}: {problem}",
             path.display()
         ))
         .with_hint(hint));
@@ -28,29 +54,39 @@ pub fn set_platform_key(path: &Path, platform: &str, key: &str, yaml_scalar: &st
     let old_text = read_text(&target)?.unwrap_or_default();
     let refuse = |reason: String| {
         Error::input(format!(
-            "{}: cannot safely set platforms.{platform}.{key}: {reason}",
+            "{}: cannot safely set {dotted}: {reason}",
             target.display()
         ))
         .with_hint(format!(
-            "edit the file by hand: under `platforms:` → `{platform}:`, set `{key}: {yaml_scalar}`. \
-             keryx changes only plain block-style YAML (no {{...}} flow style, anchors or \
-             multi-line values on the lines it edits)"
+            "edit the file by hand: set `{dotted}` to `{yaml_scalar}`. keryx changes only plain \
+             block-style YAML (no {{...}} flow style, anchors or multi-line values on the lines \
+             it edits)"
         ))
     };
-    let mut expected = parse_value(&target, &old_text)?;
+    let old = parse_value(&target, &old_text)?;
+    let mut expected = old.clone();
     {
         let root = root_mapping(&mut expected).map_err(refuse)?;
         let new_platforms = !root.contains_key("platforms");
-        let platforms = child_mapping_in(root, "the top level", "platforms").map_err(refuse)?;
-        let section = child_mapping_in(platforms, "platforms", platform).map_err(refuse)?;
-        section.insert(Value::String(key.to_owned()), value);
+        let mut map = &mut *root;
+        let mut parent = "the top level".to_owned();
+        for name in &keys[..keys.len() - 1] {
+            map = child_mapping_in(map, &parent, name).map_err(refuse)?;
+            parent = name.to_string();
+        }
+        map.insert(Value::String(key.to_owned()), value);
         if new_platforms && root.contains_key(STORED_SECRETS_KEY) {
             // The line edit puts a new `platforms:` above keryx's managed block.
             move_before(root, "platforms", STORED_SECRETS_KEY);
         }
     }
+    if expected == old && !old_text.is_empty() {
+        // Already so: nothing to write, even where the file's style (flow mappings) would
+        // refuse a line edit.
+        return Ok(());
+    }
     let mut lines = Lines::parse(&old_text);
-    edit_platform_key(&mut lines, platform, key, yaml_scalar).map_err(refuse)?;
+    edit_key_path(&mut lines, keys, yaml_scalar).map_err(refuse)?;
     let new_text = lines.render();
     if new_text == old_text {
         return Ok(());

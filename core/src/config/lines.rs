@@ -188,12 +188,23 @@ impl Lines {
 
 /// The 1-based line and column of the `<platform>:` key under `platforms:`.
 pub(super) fn locate_section(text: &str, platform: &str) -> Option<(usize, usize)> {
+    locate_key_path(text, &["platforms", platform])
+}
+
+/// The 1-based line and column of the last key of `path` in block-style YAML; `None` when it
+/// is not written as `key:` lines (flow style) or not there.
+pub(super) fn locate_key_path(text: &str, path: &[&str]) -> Option<(usize, usize)> {
     let lines = Lines::parse(text);
-    let pi = lines.find_key(0, lines.len(), 0, "platforms")?;
-    let end = lines.block_end(pi, 0);
-    let indent = lines.child_indent(pi, end)?;
-    let qi = lines.find_key(pi + 1, end, indent, platform)?;
-    Some((qi + 1, indent + 1))
+    let (mut start, mut end, mut indent) = (0, lines.len(), 0);
+    let mut found = None;
+    for name in path {
+        let at = lines.find_key(start, end, indent, name)?;
+        found = Some((at + 1, indent + 1));
+        start = at + 1;
+        end = lines.block_end(at, indent);
+        indent = lines.child_indent(at, end).unwrap_or(indent + 1);
+    }
+    found
 }
 
 pub(super) fn indent_of(line: &str) -> usize {
@@ -303,60 +314,70 @@ pub(super) fn value_span(line: &str, after_colon: usize) -> ValueSpan {
     }
 }
 
-/// The line edit behind [`set_platform_key`].
-pub(super) fn edit_platform_key(
+/// The line edit behind [`set_platform_key`] and [`set_account_key`]: sets the scalar at
+/// `path` (e.g. `platforms`, `youtube`, `accounts`, `shorts`, `enabled`), creating the blocks
+/// that are missing at the indentation the file uses.
+pub(super) fn edit_key_path(
     lines: &mut Lines,
-    platform: &str,
-    key: &str,
+    path: &[&str],
     scalar: &str,
 ) -> std::result::Result<(), String> {
     let unit = lines.indent_unit();
-    let entry = format!("{key}: {scalar}");
-    let Some(pi) = lines.find_key(0, lines.len(), 0, "platforms") else {
-        let (at, before_managed) = lines.top_level_insert_point();
-        let mut block = vec![
-            "platforms:".to_owned(),
-            format!("{}{platform}:", pad(unit)),
-            format!("{}{entry}", pad(2 * unit)),
-        ];
+    // The key line and indentation of the block being searched; `None` is the top level.
+    let mut parent: Option<(usize, usize)> = None;
+    for (depth, name) in path.iter().enumerate() {
+        let last = depth + 1 == path.len();
+        let (start, end) = match parent {
+            None => (0, lines.len()),
+            Some((at, indent)) => {
+                lines.ensure_block(at)?;
+                (at + 1, lines.block_end(at, indent))
+            }
+        };
+        let indent = match parent {
+            None => Some(0),
+            Some((at, _)) => lines.child_indent(at, end),
+        };
+        if let Some(found) = indent.and_then(|ind| lines.find_key(start, end, ind, name)) {
+            let indent = indent.unwrap_or_default();
+            if last {
+                return lines.replace_scalar(found, indent, scalar);
+            }
+            parent = Some((found, indent));
+            continue;
+        }
+        // Missing from here on: one new block holding the rest of the path.
+        let (at, indent, before_managed) = match parent {
+            None => {
+                let (at, before_managed) = lines.top_level_insert_point();
+                (at, 0, before_managed)
+            }
+            Some((key_at, key_indent)) => {
+                let at = lines
+                    .last_body_line(key_at, end, key_indent)
+                    .map_or(key_at + 1, |j| j + 1);
+                (at, indent.unwrap_or(key_indent + unit), false)
+            }
+        };
+        let rest = &path[depth..];
+        let mut block: Vec<String> = rest
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let pad = pad(indent + k * unit);
+                match k + 1 == rest.len() {
+                    true => format!("{pad}{name}: {scalar}"),
+                    false => format!("{pad}{name}:"),
+                }
+            })
+            .collect();
         if before_managed {
             block.push(String::new());
         }
         lines.insert(at, block);
         return Ok(());
-    };
-    lines.ensure_block(pi)?;
-    let platforms_end = lines.block_end(pi, 0);
-    let section_indent = lines.child_indent(pi, platforms_end);
-    let found = section_indent.and_then(|ind| lines.find_key(pi + 1, platforms_end, ind, platform));
-    let section_indent = section_indent.unwrap_or(unit);
-    let Some(qi) = found else {
-        let at = lines
-            .last_body_line(pi, platforms_end, 0)
-            .map_or(pi + 1, |j| j + 1);
-        lines.insert(
-            at,
-            vec![
-                format!("{}{platform}:", pad(section_indent)),
-                format!("{}{entry}", pad(section_indent + unit)),
-            ],
-        );
-        return Ok(());
-    };
-    lines.ensure_block(qi)?;
-    let section_end = lines.block_end(qi, section_indent);
-    let key_indent = lines.child_indent(qi, section_end);
-    match key_indent.and_then(|ind| lines.find_key(qi + 1, section_end, ind, key)) {
-        Some(ki) => lines.replace_scalar(ki, key_indent.unwrap_or_default(), scalar),
-        None => {
-            let at = lines
-                .last_body_line(qi, section_end, section_indent)
-                .map_or(qi + 1, |j| j + 1);
-            let indent = key_indent.unwrap_or(section_indent + unit);
-            lines.insert(at, vec![format!("{}{entry}", pad(indent))]);
-            Ok(())
-        }
     }
+    Err("an empty key path".to_owned())
 }
 
 /// The line edit behind [`write_stored_secret`]; `quoted` is the new value, `None` removes.

@@ -24,7 +24,7 @@ mod yaml;
 pub(crate) use yaml::{Located, locate};
 
 use edit::*;
-pub use edit::{quote_yaml_string, set_platform_key};
+pub use edit::{quote_yaml_string, set_account_key, set_platform_key};
 use lines::*;
 use seeds::*;
 pub use stored::{read_stored_secret, write_stored_secret};
@@ -54,6 +54,13 @@ pub const STORED_SECRETS_KEY: &str = "stored_secrets";
 /// The comment written above `stored_secrets:`, so nobody pastes the file somewhere by accident.
 pub const STORED_SECRETS_COMMENT: &str =
     "# Managed by keryx (secrets: file). Do not edit or share.";
+
+/// The key under a platform's section that lists its accounts (`platforms.<id>.accounts`).
+pub const ACCOUNTS_KEY: &str = "accounts";
+
+/// The account a platform has when its section lists none: where tokens of a keryx that knew
+/// only one account per platform are found.
+pub const DEFAULT_ACCOUNT: &str = "default";
 
 /// The top-level keys a user writes (`stored_secrets` is keryx's own and not advertised).
 const TOP_LEVEL_KEYS: &[&str] = &["secrets", "platforms"];
@@ -103,8 +110,16 @@ pub struct Config {
     /// The file's text, kept so [`Config::section`] can report positions in it.
     text: String,
     secrets: SecretsMode,
-    /// Every platform section in the file, with its `enabled` value when set.
-    sections: BTreeMap<String, Option<bool>>,
+    /// Every platform section in the file, with its `enabled` and its accounts.
+    sections: BTreeMap<String, SectionInfo>,
+}
+
+/// What [`Config::load`] reads of a platform's section itself: the keys keryx owns.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SectionInfo {
+    enabled: Option<bool>,
+    /// `accounts:`, by name, each with its `enabled` when set; `None` without the key.
+    accounts: Option<BTreeMap<String, Option<bool>>>,
 }
 
 /// Written by hand: the text may hold `stored_secrets`, so it is never printed.
@@ -152,13 +167,47 @@ impl Config {
         self.secrets
     }
 
-    /// `platforms.<platform>.enabled`, false when absent.
+    /// `platforms.<platform>.enabled`, false when absent. With `accounts:`, the platform is
+    /// enabled when one of its accounts is.
     pub fn is_enabled(&self, platform: &str) -> bool {
+        self.accounts(platform)
+            .iter()
+            .any(|account| self.is_account_enabled(platform, account))
+    }
+
+    /// The platform's accounts: those under `accounts:`, else just [`DEFAULT_ACCOUNT`].
+    pub fn accounts(&self, platform: &str) -> Vec<String> {
+        match self
+            .sections
+            .get(platform)
+            .and_then(|s| s.accounts.as_ref())
+        {
+            Some(accounts) => accounts.keys().cloned().collect(),
+            None => vec![DEFAULT_ACCOUNT.to_owned()],
+        }
+    }
+
+    /// Whether the section lists its accounts (`accounts:`).
+    pub fn has_accounts(&self, platform: &str) -> bool {
         self.sections
             .get(platform)
-            .copied()
-            .flatten()
-            .unwrap_or(false)
+            .is_some_and(|s| s.accounts.is_some())
+    }
+
+    /// Whether `platform:account` is a target of `keryx post all`: the account's `enabled`
+    /// (false when absent), and the platform's `enabled` where that is set. Without
+    /// `accounts:`, the default account is the platform's `enabled`.
+    pub fn is_account_enabled(&self, platform: &str, account: &str) -> bool {
+        let Some(section) = self.sections.get(platform) else {
+            return false;
+        };
+        match &section.accounts {
+            None => account == DEFAULT_ACCOUNT && section.enabled.unwrap_or(false),
+            Some(accounts) => {
+                section.enabled != Some(false)
+                    && accounts.get(account).copied().flatten().unwrap_or(false)
+            }
+        }
     }
 
     /// Whether the file has a `platforms.<platform>` section (even an empty one).
@@ -182,6 +231,112 @@ impl Config {
         };
         seed.deserialize(serde_yaml::Deserializer::from_str(&self.text))
             .map_err(|e| self.section_error(platform, &e))
+    }
+
+    /// [`Config::section`] as one account sees it: the platform's keys with the account's
+    /// (`platforms.<platform>.accounts.<account>`) over them. Only the keys in `per_account`
+    /// (the platform's [`crate::Platform::account_keys`]) and `enabled` may be set per account;
+    /// any other is an error at its line. Without `accounts:`, or for an account not listed
+    /// yet, it is the platform's section.
+    pub fn account_section<T: DeserializeOwned>(
+        &self,
+        platform: &str,
+        account: &str,
+        per_account: &[&str],
+    ) -> Result<Option<T>> {
+        let base = self.section::<T>(platform)?;
+        let accounts = self
+            .sections
+            .get(platform)
+            .and_then(|s| s.accounts.as_ref());
+        let Some(accounts) = accounts else {
+            return Ok(base);
+        };
+        let Some(base) = base else {
+            return Ok(None);
+        };
+        if !accounts.contains_key(account) {
+            // An account `keryx auth --account` is about to add: the platform's settings.
+            return Ok(Some(base));
+        }
+        let path = ["platforms", platform, ACCOUNTS_KEY, account];
+        let at = |key: Option<&str>| {
+            let mut keys = path.to_vec();
+            keys.extend(key);
+            let (line, column) = locate_key_path(&self.text, &keys)
+                .or_else(|| locate_key_path(&self.text, &path))
+                .unwrap_or((1, 1));
+            format!("{}:{line}:{column}", self.path.display())
+        };
+        let overrides = self
+            .value_at(&path)?
+            .and_then(|v| v.as_mapping().cloned())
+            .unwrap_or_default();
+        if overrides.is_empty() {
+            return Ok(Some(base));
+        }
+        let mut merged = self
+            .value_at(&path[..2])?
+            .and_then(|v| v.as_mapping().cloned())
+            .unwrap_or_default();
+        merged.remove(ACCOUNTS_KEY);
+        for (key, value) in overrides {
+            let name = key.as_str().unwrap_or_default().to_owned();
+            if name == "enabled" {
+                continue;
+            }
+            if !per_account.contains(&name.as_str()) {
+                let can = match per_account {
+                    [] => "none".to_owned(),
+                    keys => keys.join(", "),
+                };
+                return Err(Error::input(format!(
+                    "{}: platforms.{platform}.accounts.{account}: {name:?} cannot be set per \
+                     account; the keys that can: {can}",
+                    at(Some(&name))
+                ))
+                .with_hint(format!(
+                    "set `{name}` under `{platform}:` for every account, or remove it from the \
+                     account"
+                )));
+            }
+            merged.insert(key, value);
+        }
+        T::deserialize(Value::Mapping(merged))
+            .map(Some)
+            .map_err(|e| {
+                Error::input(format!(
+                    "{}: platforms.{platform}.accounts.{account}: {}",
+                    at(None),
+                    reword_serde_message(&e.to_string())
+                ))
+                .with_hint(format!(
+                    "fix the account's settings under `{platform}:` → `accounts:` → `{account}:`"
+                ))
+            })
+    }
+
+    /// The error for a target naming an account the section does not list.
+    pub fn unknown_account(&self, platform: &str, account: &str) -> Error {
+        let listed = self.accounts(platform).join(", ");
+        Error::input(format!(
+            "{platform} has no account {account:?} in {} (its accounts: {listed})",
+            self.path.display()
+        ))
+        .with_hint(format!(
+            "run `keryx auth {platform} --account {account}` to add and authorise it, or use \
+             one of the accounts listed"
+        ))
+    }
+
+    /// The YAML value at `path` (positions are lost: only for values already checked).
+    fn value_at(&self, path: &[&str]) -> Result<Option<Value>> {
+        let seed = PathSeed::<Value> {
+            path,
+            marker: PhantomData,
+        };
+        seed.deserialize(serde_yaml::Deserializer::from_str(&self.text))
+            .map_err(|e| yaml_error(&self.path, &e))
     }
 
     /// [`Config::section`] for a platform that cannot work without one: a missing section (or
@@ -251,7 +406,7 @@ fn read_text(path: &Path) -> Result<Option<String>> {
 #[derive(Default)]
 struct Parsed {
     secrets: Option<SecretsMode>,
-    sections: BTreeMap<String, Option<bool>>,
+    sections: BTreeMap<String, SectionInfo>,
     stored: BTreeMap<String, String>,
 }
 
@@ -323,6 +478,26 @@ pub(crate) fn validate_secret_name(name: &str) -> Result<()> {
              in the caller",
             ),
         )
+    }
+}
+
+/// An account name is a word of lowercase letters, digits and `-`, so `platform:account` reads
+/// the same in a config, a target and a secret name. The problem and its fix when it is not.
+pub(crate) fn check_account_name(name: &str) -> std::result::Result<(), (String, String)> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-');
+    match ok {
+        true => Ok(()),
+        false => Err((
+            format!("{name:?} is not a valid account name"),
+            "account names are lowercase letters, digits and `-` (e.g. `main`, `shorts-2`), \
+             at most 40 characters"
+                .to_owned(),
+        )),
     }
 }
 

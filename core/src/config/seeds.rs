@@ -112,7 +112,7 @@ pub(super) struct PlatformsSeed<'a> {
 }
 
 impl<'de> DeserializeSeed<'de> for PlatformsSeed<'_> {
-    type Value = BTreeMap<String, Option<bool>>;
+    type Value = BTreeMap<String, SectionInfo>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_option(self)
@@ -120,7 +120,7 @@ impl<'de> DeserializeSeed<'de> for PlatformsSeed<'_> {
 }
 
 impl<'de> Visitor<'de> for PlatformsSeed<'_> {
-    type Value = BTreeMap<String, Option<bool>>;
+    type Value = BTreeMap<String, SectionInfo>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a mapping from platform name to its settings")
@@ -160,64 +160,142 @@ impl<'de> Visitor<'de> for PlatformsSeed<'_> {
             seen: &mut seen,
             check: &check,
         })? {
-            let enabled = map.next_value_seed(SectionCheckSeed { platform: &name })?;
-            out.insert(name, enabled);
+            let section = map.next_value_seed(SectionCheckSeed {
+                platform: &name,
+                account: None,
+            })?;
+            out.insert(name, section);
         }
         Ok(out)
     }
 }
 
-/// One platform's section at load: a mapping (or empty), `enabled` a bool, no secrets.
+/// One platform's section at load (or one account's, with `account`): a mapping (or empty),
+/// `enabled` a bool, no secrets, and for a platform its `accounts:`.
 pub(super) struct SectionCheckSeed<'a> {
     platform: &'a str,
+    account: Option<&'a str>,
 }
 
 impl<'de> DeserializeSeed<'de> for SectionCheckSeed<'_> {
-    type Value = Option<bool>;
+    type Value = SectionInfo;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<bool>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<SectionInfo, D::Error> {
         deserializer.deserialize_option(self)
     }
 }
 
 impl<'de> Visitor<'de> for SectionCheckSeed<'_> {
-    type Value = Option<bool>;
+    type Value = SectionInfo;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the settings of {} as `key: value` lines", self.platform)
+        match self.account {
+            None => write!(f, "the settings of {} as `key: value` lines", self.platform),
+            Some(account) => write!(
+                f,
+                "the settings of {}'s account {account} as `key: value` lines",
+                self.platform
+            ),
+        }
     }
 
-    fn visit_none<E: de::Error>(self) -> Result<Option<bool>, E> {
-        Ok(None)
+    fn visit_none<E: de::Error>(self) -> Result<SectionInfo, E> {
+        Ok(SectionInfo::default())
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Option<bool>, E> {
-        Ok(None)
+    fn visit_unit<E: de::Error>(self) -> Result<SectionInfo, E> {
+        Ok(SectionInfo::default())
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<bool>, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<SectionInfo, D::Error> {
         deserializer.deserialize_map(self)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<bool>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SectionInfo, A::Error> {
         let platform = self.platform;
-        let check = |key: &str| match secret_key_problem(platform, key) {
-            Some((problem, hint)) => Err(with_hint(problem, hint)),
-            None => Ok(()),
+        let nested = self.account.is_some();
+        let check = |key: &str| {
+            if nested && key == ACCOUNTS_KEY {
+                return Err(with_hint(
+                    "an account cannot have accounts of its own",
+                    format!("list every account directly under `{platform}:` → `accounts:`"),
+                ));
+            }
+            match secret_key_problem(platform, key) {
+                Some((problem, hint)) => Err(with_hint(problem, hint)),
+                None => Ok(()),
+            }
         };
         let mut seen = BTreeSet::new();
-        let mut enabled = None;
+        let mut section = SectionInfo::default();
         while let Some(key) = map.next_key_seed(KeySeed {
             seen: &mut seen,
             check: &check,
         })? {
             if key == "enabled" {
-                enabled = Some(map.next_value::<bool>()?);
+                section.enabled = Some(map.next_value::<bool>()?);
+            } else if key == ACCOUNTS_KEY {
+                section.accounts = Some(map.next_value_seed(AccountsSeed { platform })?);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        Ok(enabled)
+        Ok(section)
+    }
+}
+
+/// `platforms.<platform>.accounts`: account names to their settings (or nothing), each name
+/// checked where it is written.
+struct AccountsSeed<'a> {
+    platform: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for AccountsSeed<'_> {
+    type Value = BTreeMap<String, Option<bool>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AccountsSeed<'_> {
+    type Value = BTreeMap<String, Option<bool>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}'s accounts, each `name:` with its settings indented below",
+            self.platform
+        )
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        let mut seen = BTreeSet::new();
+        let check = |name: &str| check_account_name(name).map_err(|(p, h)| with_hint(p, h));
+        while let Some(name) = map.next_key_seed(KeySeed {
+            seen: &mut seen,
+            check: &check,
+        })? {
+            let account = map.next_value_seed(SectionCheckSeed {
+                platform: self.platform,
+                account: Some(&name),
+            })?;
+            out.insert(name, account.enabled);
+        }
+        Ok(out)
     }
 }
 
@@ -352,6 +430,99 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for NullableSection<T> {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
-        T::deserialize(deserializer)
+        deserializer.deserialize_map(WithoutAccounts::<T>(PhantomData))
+    }
+}
+
+/// Hands `T` the section's mapping without its `accounts:` entry, which is keryx's own (see
+/// [`Config::account_section`]), so a platform's struct can deny unknown fields and still see
+/// every other key where it is written.
+struct WithoutAccounts<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for WithoutAccounts<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the platform's settings as `key: value` lines")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(SkipKey {
+            inner: map,
+            skip: ACCOUNTS_KEY,
+        }))
+    }
+}
+
+/// A [`MapAccess`] that leaves out the entry `skip`.
+struct SkipKey<A> {
+    inner: A,
+    skip: &'static str,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for SkipKey<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let mut seed = seed;
+        loop {
+            let filter = KeyFilter {
+                seed,
+                skip: self.skip,
+            };
+            match self.inner.next_key_seed(filter)? {
+                None => return Ok(None),
+                Some(Filtered::Key(key)) => return Ok(Some(key)),
+                Some(Filtered::Skipped(returned)) => {
+                    self.inner.next_value::<IgnoredAny>()?;
+                    seed = returned;
+                }
+            }
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.inner.next_value_seed(seed)
+    }
+}
+
+enum Filtered<V, K> {
+    Key(V),
+    Skipped(K),
+}
+
+/// Reads a key and hands it to `seed` unless it is `skip`. The seed runs inside serde_yaml's
+/// reading of the key, so its errors ("unknown field") keep the key's line and column.
+struct KeyFilter<K> {
+    seed: K,
+    skip: &'static str,
+}
+
+impl<'de, K: DeserializeSeed<'de>> DeserializeSeed<'de> for KeyFilter<K> {
+    type Value = Filtered<K::Value, K>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de, K: DeserializeSeed<'de>> Visitor<'de> for KeyFilter<K> {
+    type Value = Filtered<K::Value, K>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        if key == self.skip {
+            return Ok(Filtered::Skipped(self.seed));
+        }
+        use serde::de::IntoDeserializer;
+        self.seed
+            .deserialize(key.into_deserializer())
+            .map(Filtered::Key)
     }
 }

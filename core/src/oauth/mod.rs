@@ -210,7 +210,9 @@ where
     // Opened before the URL is shown: lines typed earlier are dropped as stale, and a paste that
     // follows the URL at once must not be taken for one of them.
     let lines = io.lines.open();
-    let (p, name) = (spec.platform, spec.display_name);
+    // What `keryx auth` is given to finish this one: `youtube` or `youtube:shorts`.
+    let target = crate::target::label(spec.platform, &ctx.account);
+    let (p, name) = (target.as_str(), spec.display_name);
     ctx.ui.show(&format!(
         "Open this URL in a browser to authorise keryx on {name}:"
     ));
@@ -282,7 +284,8 @@ async fn wait(
         mut lines,
         mut interrupt,
     } = inputs;
-    let p = who.platform;
+    let target = crate::target::label(who.platform, &ctx.account);
+    let p = target.as_str();
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
     let mut lines_open = true;

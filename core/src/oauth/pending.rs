@@ -19,7 +19,8 @@ pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// `<state_dir>/pending/<platform>.json`, the directory created 0700.
+/// `<state_dir>/pending/<platform>.json` (`<platform>@<account>.json` for a named account), the
+/// directory created 0700.
 fn pending_file(ctx: &Context, platform: &str) -> Result<PathBuf> {
     // The id becomes a file name: refuse anything that could escape the directory.
     if platform.is_empty()
@@ -32,10 +33,11 @@ fn pending_file(ctx: &Context, platform: &str) -> Result<PathBuf> {
         ))
         .with_hint("platform ids are lowercase ASCII letters, digits, `-` and `_`"));
     }
-    Ok(ctx
-        .paths
-        .state_subdir("pending")?
-        .join(format!("{platform}.json")))
+    let name = match ctx.is_default_account() {
+        true => format!("{platform}.json"),
+        false => format!("{platform}@{}.json", ctx.account),
+    };
+    Ok(ctx.paths.state_subdir("pending")?.join(name))
 }
 
 /// Writes `request` atomically (temp file + rename in the same directory) with mode 0600, since
@@ -67,15 +69,12 @@ pub(crate) fn save(ctx: &Context, request: &AuthRequest) -> Result<()> {
 /// start again.
 pub(crate) fn load(ctx: &Context, platform: &str) -> Result<AuthRequest> {
     let path = pending_file(ctx, platform)?;
+    let auth = crate::target::auth_command(platform, &ctx.account);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(
-                Error::input(format!("no `keryx auth {platform}` is waiting for a code"))
-                    .with_hint(format!(
-                        "run `keryx auth {platform}` first; it prints the URL to open"
-                    )),
-            );
+            return Err(Error::input(format!("no `{auth}` is waiting for a code"))
+                .with_hint(format!("run `{auth}` first; it prints the URL to open")));
         }
         Err(e) => {
             return Err(Error::input(format!(
@@ -99,7 +98,7 @@ pub(crate) fn load(ctx: &Context, platform: &str) -> Result<AuthRequest> {
                 "the pending authorisation {} is damaged, so it was removed",
                 path.display()
             ))
-            .with_hint(format!("run `keryx auth {platform}` again"));
+            .with_hint(format!("run `{auth}` again"));
             if let Err(e) = parsed {
                 error = error.with_source(e);
             }
@@ -110,14 +109,14 @@ pub(crate) fn load(ctx: &Context, platform: &str) -> Result<AuthRequest> {
     if age > PENDING_TTL.as_secs() as i64 {
         let _ = std::fs::remove_file(&path);
         return Err(Error::input(format!(
-            "the pending `keryx auth {platform}` expired: it was started {} ago, and a code can only be \
+            "the pending `{auth}` expired: it was started {} ago, and a code can only be \
              finished within {}",
             // Whole minutes: "11 minutes", not "11 min 1 s" because a second ticked over.
             super::human_duration(Duration::from_secs(age.unsigned_abs() / 60 * 60)),
             super::human_duration(PENDING_TTL),
         ))
         .with_hint(format!(
-            "run `keryx auth {platform}` again and finish it within {}",
+            "run `{auth}` again and finish it within {}",
             super::human_duration(PENDING_TTL)
         )));
     }

@@ -7,10 +7,12 @@
 //!
 //! 1. [`preflight`], for every target, before a byte leaves the machine: the file (container
 //!    from its first bytes), the sidecar, the ledger, each platform's config, then each
-//!    platform's [`Platform::prepare`] (its limits, metadata rules, credentials and, on a
+//!    platform's [`crate::Platform::prepare`] (its limits, metadata rules, credentials and, on a
 //!    terminal, its questions). Every platform prepares at once, unless questions may be asked
 //!    on a terminal: then one after another, so two never ask at the same time. Every problem
-//!    is collected ([`Refused`]); any problem stops everything.
+//!    is collected ([`Refused`]); any problem stops everything, except when the only problems
+//!    are targets that need `keryx auth` again (a revoked token): those fail alone
+//!    ([`Plan::NeedsAuthorisation`]) and the others post.
 //! 2. The ledger rules: with [`Request::skip_posted`] (`post all` without `--force`), a
 //!    platform that already holds a successful post of the same bytes is skipped
 //!    ([`Plan::AlreadyPosted`]); one whose last attempt never finished is posted again (the
@@ -44,7 +46,8 @@ use crate::ledger::{History, Ledger, Record};
 use crate::media::VideoFile;
 use crate::metadata::{Metadata, MetadataFile};
 use crate::options::OptionValue;
-use crate::platform::{Platform, PostReport, PreparedPost};
+use crate::platform::{PostReport, PreparedPost};
+use crate::target::Target;
 use crate::ui::Progress;
 
 /// Where the sidecar (`VIDEO.keryx.yaml`) comes from.
@@ -66,7 +69,7 @@ pub struct Request {
     pub flags: Metadata,
     /// Each platform's options given on the command line (`--tiktok-cover-at`), by platform id.
     pub options: BTreeMap<String, BTreeMap<String, OptionValue>>,
-    pub targets: Vec<&'static dyn Platform>,
+    pub targets: Vec<Target>,
     /// Skip targets whose ledger already holds this video (`post all` without `--force`).
     pub skip_posted: bool,
     /// Check only: [`preflight`] does not need the ledger to be writable.
@@ -90,6 +93,10 @@ impl Request {
 pub enum Plan {
     Ready(Box<dyn PreparedPost>),
     AlreadyPosted(Box<Record>),
+    /// The account needs `keryx auth` again (its token was revoked or expired) while other
+    /// targets are fine: it fails alone, with this error, and the others post. One account's
+    /// lost authorisation must not hold every other channel of an unattended pipeline back.
+    NeedsAuthorisation(Error),
 }
 
 /// Everything preflight found wrong; nothing was sent.
@@ -98,21 +105,21 @@ pub struct Refused {
     /// About the file, the sidecar or the ledger: every target's problem.
     pub general: Vec<Error>,
     /// One target's problem each.
-    pub platforms: Vec<(&'static dyn Platform, Error)>,
+    pub targets: Vec<(Target, Error)>,
     /// The video as probed, when it could be read (what a platform's refusal is about).
     pub video: Option<VideoFile>,
 }
 
 impl Refused {
     pub fn count(&self) -> usize {
-        self.general.len() + self.platforms.len()
+        self.general.len() + self.targets.len()
     }
 
     /// Every problem, the general ones first.
     pub fn errors(&self) -> impl Iterator<Item = &Error> {
         self.general
             .iter()
-            .chain(self.platforms.iter().map(|(_, e)| e))
+            .chain(self.targets.iter().map(|(_, e)| e))
     }
 }
 
@@ -138,7 +145,7 @@ pub struct Job {
     ledger: Ledger,
     history: History,
     fingerprint: Fingerprint,
-    plans: Vec<(&'static dyn Platform, Plan)>,
+    plans: Vec<(Target, Plan)>,
     skip_posted: bool,
 }
 
@@ -151,7 +158,7 @@ pub enum Ending {
 
 /// One target's result.
 pub struct Outcome {
-    pub platform: &'static dyn Platform,
+    pub target: Target,
     pub ending: Ending,
     /// Time spent publishing (not preflight); `None` when nothing was published.
     pub elapsed: Option<Duration>,
@@ -204,35 +211,35 @@ pub async fn preflight(ctx: &Context, request: &Request) -> std::result::Result<
         refused.general.push(e);
     }
     let mut configured = Vec::new();
-    for &platform in &request.targets {
-        match platform.check_config(ctx) {
-            Ok(()) => configured.push(platform),
-            Err(e) => refused.platforms.push((platform, e)),
+    for target in &request.targets {
+        match target.platform.check_config(&target.context(ctx)) {
+            Ok(()) => configured.push(target.clone()),
+            Err(e) => refused.targets.push((target.clone(), target.own(e))),
         }
     }
     // Without a readable file or sidecar there is nothing to check the platforms' rules against.
     let (Some(video), Some(sidecar)) = (video, sidecar) else {
         return Err(refused);
     };
-    let mut plans: Vec<(&'static dyn Platform, Plan)> = Vec::new();
-    let prepare = |platform: &'static dyn Platform| {
-        let metadata = request.metadata_for(sidecar.as_ref(), platform.id());
+    let mut plans: Vec<(Target, Plan)> = Vec::new();
+    let prepare = |target: Target| {
+        let metadata = request.metadata_for(sidecar.as_ref(), target.platform.id());
         let video = &video;
-        async move { platform.prepare(ctx, video, &metadata).await }
+        async move {
+            let ctx = target.context(ctx);
+            let prepared = target.platform.prepare(&ctx, video, &metadata).await;
+            prepared.map_err(|e| target.own(e))
+        }
     };
-    // Only platforms with a post of this size in the ledger can be skipped, so only they wait
+    let posted_size = |t: &Target| history.has_posted_size(t.platform.id(), &t.account, video.size);
+    // Only targets with a post of this size in the ledger can be skipped, so only they wait
     // for the hash; the others prepare, and later upload, while it is computed.
-    let (known, fresh): (Vec<_>, Vec<_>) = configured
-        .iter()
-        .partition(|p| request.skip_posted && history.has_posted_size(p.id(), video.size));
-    let eager = !known.is_empty()
-        || !request.dry_run
-        || request
-            .targets
-            .iter()
-            .any(|p| history.has_posted_size(p.id(), video.size));
+    let (known, fresh): (Vec<Target>, Vec<Target>) = configured
+        .into_iter()
+        .partition(|t| request.skip_posted && posted_size(t));
+    let eager = !known.is_empty() || !request.dry_run || request.targets.iter().any(posted_size);
     let fingerprint = Fingerprint::new(ctx, &video, eager);
-    // Questions on a terminal are asked one platform at a time; without them every platform's
+    // Questions on a terminal are asked one target at a time; without them every target's
     // checks (token refresh, account lookups) run at once.
     let one_at_a_time = ctx.ui.prompter().is_some();
     let (prepared, known_hash) =
@@ -242,10 +249,10 @@ pub async fn preflight(ctx: &Context, request: &Request) -> std::result::Result<
                 false => Some(fingerprint.get().await),
             }
         });
-    for (platform, result) in prepared {
+    for (target, result) in prepared {
         match result {
-            Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
-            Err(e) => refused.platforms.push((platform, e)),
+            Ok(prepared) => plans.push((target, Plan::Ready(prepared))),
+            Err(e) => refused.targets.push((target, e)),
         }
     }
     match known_hash {
@@ -253,27 +260,37 @@ pub async fn preflight(ctx: &Context, request: &Request) -> std::result::Result<
         Some(Err(e)) => refused.general.push(e),
         Some(Ok(hash)) => {
             let mut unposted = Vec::new();
-            for &platform in &known {
-                match history.posted(&hash, platform.id()) {
+            for target in known {
+                match history.posted(&hash, target.platform.id(), &target.account) {
                     Some(record) => {
-                        plans.push((platform, Plan::AlreadyPosted(Box::new(record.clone()))))
+                        plans.push((target, Plan::AlreadyPosted(Box::new(record.clone()))))
                     }
-                    None => unposted.push(platform),
+                    None => unposted.push(target),
                 }
             }
-            for (platform, result) in prepare_each(&unposted, one_at_a_time, &prepare).await {
+            for (target, result) in prepare_each(&unposted, one_at_a_time, &prepare).await {
                 match result {
-                    Ok(prepared) => plans.push((platform, Plan::Ready(prepared))),
-                    Err(e) => refused.platforms.push((platform, e)),
+                    Ok(prepared) => plans.push((target, Plan::Ready(prepared))),
+                    Err(e) => refused.targets.push((target, e)),
                 }
             }
+        }
+    }
+    let only_authorisation = refused.general.is_empty()
+        && refused
+            .targets
+            .iter()
+            .all(|(_, e)| e.kind() == ErrorKind::Authorisation);
+    if only_authorisation && !plans.is_empty() {
+        for (target, error) in refused.targets.drain(..) {
+            plans.push((target, Plan::NeedsAuthorisation(error)));
         }
     }
     if refused.count() > 0 {
         refused.video = Some(video);
         return Err(refused);
     }
-    plans.sort_by_key(|(p, _)| p.id());
+    plans.sort_by_key(|(t, _)| t.sort_key());
     Ok(Job {
         video,
         ledger,
@@ -315,28 +332,28 @@ pub async fn read_ledger(ctx: &Context, ledger: &Ledger) -> Result<History> {
     Ok(history)
 }
 
-/// Runs `prepare` for each platform: all at once, or one after another when questions may be
-/// asked. Results in the platforms' order.
+/// Runs `prepare` for each target: all at once, or one after another when questions may be
+/// asked. Results in the targets' order.
 async fn prepare_each<'a, F, Fut>(
-    platforms: &[&'static dyn Platform],
+    targets: &[Target],
     one_at_a_time: bool,
     prepare: &F,
-) -> Vec<(&'static dyn Platform, Result<Box<dyn PreparedPost>>)>
+) -> Vec<(Target, Result<Box<dyn PreparedPost>>)>
 where
-    F: Fn(&'static dyn Platform) -> Fut,
+    F: Fn(Target) -> Fut,
     Fut: Future<Output = Result<Box<dyn PreparedPost>>> + 'a,
 {
     if one_at_a_time {
         let mut results = Vec::new();
-        for &platform in platforms {
-            results.push((platform, prepare(platform).await));
+        for target in targets {
+            results.push((target.clone(), prepare(target.clone()).await));
         }
         return results;
     }
     join_all(
-        platforms
+        targets
             .iter()
-            .map(|&platform| async move { (platform, prepare(platform).await) }),
+            .map(|target| async move { (target.clone(), prepare(target.clone()).await) }),
     )
     .await
 }
@@ -346,19 +363,20 @@ impl Job {
         &self.video
     }
 
-    /// What preflight decided, in the platforms' order.
-    pub fn plans(&self) -> &[(&'static dyn Platform, Plan)] {
+    /// What preflight decided, in the targets' order.
+    pub fn plans(&self) -> &[(Target, Plan)] {
         &self.plans
     }
 
-    /// The ledger's successful post of this video on `platform`, if any (waits for the hash
+    /// The ledger's successful post of this video on `target`, if any (waits for the hash
     /// only when the ledger holds a post of the same size there).
-    pub async fn previous_post(&self, platform: &dyn Platform) -> Result<Option<Record>> {
-        if !self.history.has_posted_size(platform.id(), self.video.size) {
+    pub async fn previous_post(&self, target: &Target) -> Result<Option<Record>> {
+        let (id, account) = (target.platform.id(), target.account.as_str());
+        if !self.history.has_posted_size(id, account, self.video.size) {
             return Ok(None);
         }
         let hash = self.fingerprint.get().await?;
-        Ok(self.history.posted(&hash, platform.id()).cloned())
+        Ok(self.history.posted(&hash, id, account).cloned())
     }
 
     /// Publishes every ready plan concurrently, each reporting to the tracker `track` gives
@@ -366,7 +384,7 @@ impl Job {
     pub async fn publish(
         self,
         ctx: &Context,
-        track: &(dyn Fn(&'static dyn Platform) -> Box<dyn Tracker> + Sync),
+        track: &(dyn Fn(&Target) -> Box<dyn Tracker> + Sync),
     ) -> Vec<Outcome> {
         let Job {
             video,
@@ -379,12 +397,17 @@ impl Job {
         let claims = Claims::new(&ctx.paths);
         let mut outcomes = Vec::new();
         let mut ready = Vec::new();
-        for (platform, plan) in plans {
+        for (target, plan) in plans {
             match plan {
-                Plan::Ready(prepared) => ready.push((platform, prepared)),
+                Plan::Ready(prepared) => ready.push((target, prepared)),
                 Plan::AlreadyPosted(record) => outcomes.push(Outcome {
-                    platform,
+                    target,
                     ending: Ending::AlreadyPosted(*record),
+                    elapsed: None,
+                }),
+                Plan::NeedsAuthorisation(error) => outcomes.push(Outcome {
+                    target,
+                    ending: Ending::Failed(error),
                     elapsed: None,
                 }),
             }
@@ -398,12 +421,13 @@ impl Job {
             claims: &claims,
             skip_posted,
         };
-        let posts = ready.into_iter().map(|(platform, prepared)| {
+        let posts = ready.into_iter().map(|(target, prepared)| {
             let shared = &shared;
-            async move { shared.post(platform, prepared, track(platform)).await }
+            let tracker = track(&target);
+            async move { shared.post(target, prepared, tracker).await }
         });
         outcomes.extend(join_all(posts).await);
-        outcomes.sort_by_key(|o| o.platform.id());
+        outcomes.sort_by_key(|o| o.target.sort_key());
         outcomes
     }
 }
@@ -422,35 +446,35 @@ struct Shared<'a> {
 impl Shared<'_> {
     async fn post(
         &self,
-        platform: &'static dyn Platform,
+        target: Target,
         prepared: Box<dyn PreparedPost>,
         tracker: Box<dyn Tracker>,
     ) -> Outcome {
         // Held until the attempt's final record is written, so a concurrent run of the same
         // file waits here and then finds this run's result in the ledger. A post the user
         // asked for whatever the ledger says needs none: it posts anyway.
-        let _claim = match self.claim(platform).await {
+        let _claim = match self.claim(&target).await {
             Ok(Claimed::Free(claim)) => claim,
             Ok(Claimed::NotNeeded) => None,
             Ok(Claimed::PostedMeanwhile(record)) => {
                 return Outcome {
-                    platform,
+                    target,
                     ending: Ending::AlreadyPosted(*record),
                     elapsed: None,
                 };
             }
             Err(e) => {
                 return Outcome {
-                    platform,
+                    target,
                     ending: Ending::Failed(e),
                     elapsed: None,
                 };
             }
         };
-        let (result, elapsed) = self.publish_recorded(platform, prepared, tracker).await;
+        let (result, elapsed) = self.publish_recorded(&target, prepared, tracker).await;
         let ending = match result {
             Ok(mut report) => {
-                if let Some(note) = self.retried_note(platform).await {
+                if let Some(note) = self.retried_note(&target).await {
                     report.notes.push(note);
                 }
                 Ending::Posted(report)
@@ -458,7 +482,7 @@ impl Shared<'_> {
             Err(e) => Ending::Failed(e),
         };
         Outcome {
-            platform,
+            target,
             ending,
             elapsed: Some(elapsed),
         }
@@ -466,7 +490,7 @@ impl Shared<'_> {
 
     /// Takes the claim on publishing the video to `platform`; if another run held it, reads the
     /// ledger again once it is free, because that run may have posted the same bytes there.
-    async fn claim(&self, platform: &dyn Platform) -> Result<Claimed> {
+    async fn claim(&self, target: &Target) -> Result<Claimed> {
         if !self.skip_posted {
             return Ok(Claimed::NotNeeded);
         }
@@ -474,7 +498,7 @@ impl Shared<'_> {
         let mut waited = false;
         let claim = self
             .claims
-            .take(&self.video.path, platform.id(), |holder| {
+            .take(&self.video.path, &target.label(), |holder| {
                 waited = true;
                 let who = match holder.described.as_str() {
                     "" => "another keryx run".to_owned(),
@@ -482,23 +506,27 @@ impl Shared<'_> {
                 };
                 ctx.ui.info(&format!(
                     "{}: waiting for {who}, which is posting this video there",
-                    platform.id()
+                    target.label()
                 ));
             })
             .await?;
         // Read again even when the claim was free: a run that finished between this run's
         // first read of the ledger and now has released its claim already.
         let history = read_ledger(ctx, &Ledger::new(&ctx.paths)).await?;
-        if history.has_posted_size(platform.id(), self.video.size) {
+        let (id, account) = (target.platform.id(), target.account.as_str());
+        if history.has_posted_size(id, account, self.video.size) {
             let hash = self.fingerprint.get().await?;
-            if let Some(record) = history.posted(&hash, platform.id()) {
+            if let Some(record) = history.posted(&hash, id, account) {
                 let by = if waited {
                     "the other run"
                 } else {
                     "another run"
                 };
-                ctx.ui
-                    .info(&format!("{}: {by} {}", platform.id(), posted_where(record)));
+                ctx.ui.info(&format!(
+                    "{}: {by} {}",
+                    target.label(),
+                    posted_where(record)
+                ));
                 return Ok(Claimed::PostedMeanwhile(Box::new(record.clone())));
             }
         }
@@ -510,7 +538,7 @@ impl Shared<'_> {
     /// delays the first byte), and the final record the moment the post ends.
     async fn publish_recorded(
         &self,
-        platform: &dyn Platform,
+        target: &Target,
         prepared: Box<dyn PreparedPost>,
         tracker: Box<dyn Tracker>,
     ) -> (Result<PostReport>, Duration) {
@@ -527,15 +555,18 @@ impl Shared<'_> {
                 &hash,
                 &self.video.path,
                 self.video.size,
-                platform.id(),
+                target.platform.id(),
+                &target.account,
                 account,
             );
             record.started_at = started_at;
             self.ledger.append_async(record.clone()).await?;
             Ok::<Record, Error>(record)
         };
+        let ctx = target.context(self.ctx);
         let (result, attempt) =
-            tokio::join!(prepared.publish(self.ctx, tracker.as_ref()), record_start);
+            tokio::join!(prepared.publish(&ctx, tracker.as_ref()), record_start);
+        let result = result.map_err(|e| target.own(e));
         let elapsed = started.elapsed();
         tracker.ended(&result, elapsed);
         drop(tracker);
@@ -544,7 +575,7 @@ impl Shared<'_> {
             Err(e) => self.ctx.ui.warn(&format!(
                 "the ledger could not record this {} post: {e}; a rerun of `keryx post all` \
                  cannot know about it",
-                platform.id()
+                target.label()
             )),
         }
         (result, elapsed)
@@ -559,7 +590,7 @@ impl Shared<'_> {
                 Ok(report) => format!(
                     "{} posted it ({}) but the ledger could not record that: {e}; a rerun of \
                      `keryx post all` would post it again",
-                    attempt.platform,
+                    attempt.target(),
                     report
                         .url
                         .as_deref()
@@ -575,16 +606,18 @@ impl Shared<'_> {
     /// What the ledger said about this post, once the hash is known (after the upload, so
     /// that hashing never delays it): it took over an attempt that never finished, or it is a
     /// repeat the user asked for.
-    async fn retried_note(&self, platform: &dyn Platform) -> Option<String> {
+    async fn retried_note(&self, target: &Target) -> Option<String> {
         let hash = self.fingerprint.get().await.ok()?;
-        if let Some(record) = self.history.posted(&hash, platform.id()) {
+        let platform = target.platform;
+        let (id, account) = (platform.id(), target.account.as_str());
+        if let Some(record) = self.history.posted(&hash, id, account) {
             return Some(format!(
                 "the ledger already held this video on {} ({}); posted again as asked",
                 platform.display_name(),
                 posted_where(record)
             ));
         }
-        self.history.unfinished(&hash, platform.id()).map(|record| {
+        self.history.unfinished(&hash, id, account).map(|record| {
             format!(
                 "a post of this video started on {} never finished (keryx was stopped); this \
                      one took over, resuming the upload where {} allows it",

@@ -77,13 +77,7 @@ pub fn context(root: &Path) -> (Context, Arc<TestUi>) {
     };
     let config = Config::load(&config_file, &[]).unwrap();
     let secrets = SecretStore::new(SecretsMode::File, &config_file, ui.clone());
-    let ctx = Context {
-        config,
-        paths,
-        secrets,
-        http: reqwest::Client::new(),
-        ui: ui.clone(),
-    };
+    let ctx = Context::new(config, paths, secrets, reqwest::Client::new(), ui.clone());
     (ctx, ui)
 }
 

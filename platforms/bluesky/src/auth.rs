@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use keryx_core::http::{Policy, Verdict, exchange};
-use keryx_core::tokens::{TokenSet, TokenStore};
+use keryx_core::tokens::TokenSet;
 use keryx_core::{AuthOptions, AuthReport, Context, Error, ErrorKind, Result, Secret};
 
 use crate::config::{BlueskyConfig, join};
@@ -53,8 +53,8 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
     }
     ctx.secrets.set(APP_PASSWORD_SECRET, &password)?;
     let set = token_set(&session, &identity);
-    TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM).save_new(&set)?;
-    keryx_core::config::set_platform_key(ctx.config.path(), PLATFORM, "enabled", "true")?;
+    ctx.tokens(PLATFORM).save_new(&set)?;
+    ctx.enable(PLATFORM)?;
     let mut notes = vec![
         "signed in with an app password: the session renews itself for 90 days after each post; \
          revoke it in Bluesky's settings to end it"
@@ -166,6 +166,7 @@ pub fn token_set(session: &SessionReply, identity: &Identity) -> TokenSet {
         access_token: Some(reply.access_token),
         access_expires_at: reply.expires_in.map(|s| now + s),
         account: Some(format!("{} ({})", session.handle, session.did)),
+        subject: Some(session.did.clone()),
         scopes: Vec::new(),
         extra,
     }

@@ -51,7 +51,7 @@ impl BlueskyConfig {
     /// The section, or an error saying how to write one.
     pub fn load(ctx: &Context) -> Result<BlueskyConfig> {
         let path = ctx.config.path().display();
-        let config: BlueskyConfig = ctx.config.section(PLATFORM)?.ok_or_else(|| {
+        let config: BlueskyConfig = ctx.section(PLATFORM)?.ok_or_else(|| {
             Error::input(format!("{path}: no `platforms.bluesky` section")).with_hint(
                 "add:\nplatforms:\n  bluesky:\n    handle: <your handle, e.g. alice.bsky.social>",
             )

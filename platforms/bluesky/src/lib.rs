@@ -83,6 +83,11 @@ impl Platform for Bluesky {
         "Bluesky"
     }
 
+    /// Per account: an account is a handle: each has its own handle, languages and PDS.
+    fn account_keys(&self) -> &'static [&'static str] {
+        &["handle", "langs", "pds", "upload"]
+    }
+
     fn options(&self) -> &'static [PostOption] {
         &OPTIONS
     }
@@ -98,30 +103,34 @@ impl Platform for Bluesky {
     /// Besides whose session is stored: when it ends (14 days after an OAuth login; the
     /// app-password refresh token's 90 days, renewed by every post).
     async fn status(&self, ctx: &Context) -> PlatformStatus {
-        let token = keryx_core::tokens::TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM)
-            .load()
-            .ok()
-            .flatten()
-            .map(|set| {
-                let who = set.account.clone().unwrap_or_else(|| "an unnamed account".into());
-                let kind = set.extra.get("kind").and_then(|k| k.as_str()).unwrap_or("session");
-                match set.refresh_expires_at.and_then(|at| {
-                    time::OffsetDateTime::from_unix_timestamp(at).ok()
-                }) {
-                    Some(end) => format!(
-                        "stored for {who} ({kind}); the session ends {}-{:02}-{:02} {:02}:{:02} UTC",
-                        end.year(),
-                        u8::from(end.month()),
-                        end.day(),
-                        end.hour(),
-                        end.minute()
-                    ),
-                    None => format!("stored for {who} ({kind})"),
-                }
-            });
+        let token = ctx.tokens(PLATFORM).load().ok().flatten().map(|set| {
+            let who = set
+                .account
+                .clone()
+                .unwrap_or_else(|| "an unnamed account".into());
+            let kind = set
+                .extra
+                .get("kind")
+                .and_then(|k| k.as_str())
+                .unwrap_or("session");
+            match set
+                .refresh_expires_at
+                .and_then(|at| time::OffsetDateTime::from_unix_timestamp(at).ok())
+            {
+                Some(end) => format!(
+                    "stored for {who} ({kind}); the session ends {}-{:02}-{:02} {:02}:{:02} UTC",
+                    end.year(),
+                    u8::from(end.month()),
+                    end.day(),
+                    end.hour(),
+                    end.minute()
+                ),
+                None => format!("stored for {who} ({kind})"),
+            }
+        });
         PlatformStatus {
             platform: PLATFORM.into(),
-            enabled: ctx.config.is_enabled(PLATFORM),
+            enabled: ctx.is_enabled(PLATFORM),
             config_error: self.check_config(ctx).err().map(|e| e.to_string()),
             // A public client: there is no client secret to find.
             secret: Some("none needed".into()),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use keryx_core::oauth::{self, FlowSpec};
-use keryx_core::tokens::{TokenSet, TokenStore};
+use keryx_core::tokens::TokenSet;
 use keryx_core::{AuthOptions, AuthReport, Context, Error, Result, Secret};
 
 use crate::PLATFORM;
@@ -137,6 +137,7 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         access_token: Some(Secret::new(tokens.access_token)),
         access_expires_at: Some(now + tokens.expires_in),
         account: Some(format!("{handle} ({})", identity.did)),
+        subject: Some(identity.did.clone()),
         scopes: tokens
             .scope
             .split_whitespace()
@@ -144,8 +145,8 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
             .collect(),
         extra,
     };
-    TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM).save_new(&set)?;
-    keryx_core::config::set_platform_key(ctx.config.path(), PLATFORM, "enabled", "true")?;
+    ctx.tokens(PLATFORM).save_new(&set)?;
+    ctx.enable(PLATFORM)?;
     Ok(AuthReport {
         platform: PLATFORM.into(),
         account: format!("{handle} ({})", identity.did),

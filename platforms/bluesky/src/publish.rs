@@ -17,7 +17,6 @@ use keryx_core::http::{Policy, Verdict, exchange, is_transient_status};
 use keryx_core::media::Container;
 use keryx_core::resume::Checkpoint;
 use keryx_core::session::{Session, Start};
-use keryx_core::tokens::TokenStore;
 use keryx_core::upload::engine::transport_failure;
 use keryx_core::upload::{Begin, RangeProtocol, RangeReply};
 use keryx_core::{
@@ -127,7 +126,7 @@ pub async fn prepare(
     if video.size > LEXICON_MAX_VIDEO {
         return Err(too_big(video, LEXICON_MAX_VIDEO, "Bluesky's video embed"));
     }
-    let store = TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM);
+    let store = ctx.tokens(PLATFORM);
     let stored = tokio::task::spawn_blocking(move || store.load())
         .await
         .map_err(|e| Error::platform(format!("the token check stopped: {e}")))??;
@@ -337,7 +336,7 @@ impl PreparedPost for BlueskyPost {
     ) -> Result<PostReport> {
         progress.phase("starting", None);
         let checkpoint: Checkpoint<Saved> =
-            Checkpoint::acquire(&ctx.paths, CHECKPOINT, PLATFORM, &self.video)?;
+            Checkpoint::acquire(ctx, CHECKPOINT, PLATFORM, &self.video)?;
         let api = BlueskyApi::from_extra(&self.extra)?;
         let session = Session::start(ctx, &api, Start::Mint).await?;
         self.check_session(&session).await?;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use keryx_core::http::{Policy, Verdict, exchange};
 use keryx_core::oauth::{self, AuthRequest, FlowSpec};
-use keryx_core::tokens::{TokenSet, TokenStore};
+use keryx_core::tokens::TokenSet;
 use keryx_core::{AuthOptions, AuthReport, Context, Error, OptionValue, Result, Secret};
 
 use crate::config::InstagramConfig;
@@ -153,6 +153,7 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         access_token: Some(first.page_token.clone()),
         access_expires_at: Some(now + PAGE_TOKEN_LIFE_SECS),
         account: Some(first.username.clone()),
+        subject: Some(first.ig_user_id.clone()),
         scopes: granted,
         extra,
     };
@@ -205,6 +206,7 @@ async fn supplied(
         access_token: Some(token),
         access_expires_at: None,
         account: Some(username.clone()),
+        subject: Some(id.to_string()),
         scopes: Vec::new(),
         extra,
     };
@@ -217,8 +219,8 @@ async fn supplied(
 }
 
 fn save(ctx: &Context, set: TokenSet) -> Result<()> {
-    TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM).save_new(&set)?;
-    keryx_core::config::set_platform_key(ctx.config.path(), PLATFORM, "enabled", "true")
+    ctx.tokens(PLATFORM).save_new(&set)?;
+    ctx.enable(PLATFORM)
 }
 
 /// A free loopback port, for `redirect_port: 0` (the emulator registers any port).

@@ -82,7 +82,7 @@ fn default_timeout() -> u64 {
 
 impl InstagramConfig {
     pub fn load(ctx: &Context) -> Result<InstagramConfig> {
-        let config: InstagramConfig = ctx.config.require_section(
+        let config: InstagramConfig = ctx.require_section(
             PLATFORM,
             "add:\nplatforms:\n  instagram:\n    app_id: <your Meta app's App ID>\n(see docs/instagram.md)",
         )?;

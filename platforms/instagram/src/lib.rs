@@ -75,6 +75,11 @@ impl Platform for Instagram {
         "Instagram"
     }
 
+    /// Per account: the Meta app is shared; a Reel's feed sharing is each account's choice.
+    fn account_keys(&self) -> &'static [&'static str] {
+        &["share_to_feed"]
+    }
+
     fn options(&self) -> &'static [PostOption] {
         OPTIONS
     }

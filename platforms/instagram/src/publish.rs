@@ -15,7 +15,6 @@ use keryx_core::media::Container as Format;
 use keryx_core::poll::Pacer;
 use keryx_core::resume::Checkpoint;
 use keryx_core::session::{Session, Start};
-use keryx_core::tokens::TokenStore;
 use keryx_core::upload::Begin;
 use keryx_core::{Context, Error, Metadata, PostReport, PreparedPost, Progress, Result, VideoFile};
 
@@ -177,7 +176,7 @@ pub async fn prepare(
     } else {
         config.share_to_feed
     };
-    let store = TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM);
+    let store = ctx.tokens(PLATFORM);
     let stored = tokio::task::spawn_blocking(move || store.load())
         .await
         .map_err(|e| Error::platform(format!("the token check stopped: {e}")))??;
@@ -367,7 +366,7 @@ impl PreparedPost for InstagramPost {
         let api = self.api();
         let session = Session::start(ctx, &api, Start::Mint).await?;
         let checkpoint: Checkpoint<Saved> =
-            Checkpoint::acquire(&ctx.paths, CHECKPOINTS, "Instagram", &self.video)?;
+            Checkpoint::acquire(ctx, CHECKPOINTS, "Instagram", &self.video)?;
         let saved = checkpoint
             .load(ctx.ui.as_ref())
             .filter(|s| s.ig_user_id == self.ig_user_id);

@@ -3,7 +3,7 @@
 use reqwest::Method;
 
 use keryx_core::oauth::{self, AuthRequest, FlowSpec};
-use keryx_core::tokens::{TokenSet, TokenStore};
+use keryx_core::tokens::TokenSet;
 use keryx_core::{AuthOptions, AuthReport, Context, Error, Result};
 
 use crate::api::UserInfoData;
@@ -94,13 +94,15 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         access_token: Some(reply.access_token.clone()),
         access_expires_at: reply.expires_in.map(|s| now + s),
         account: None,
+        subject: None,
         scopes: granted,
         extra: Default::default(),
     };
     if let Some(open_id) = open_id {
+        set.subject = Some(open_id.clone());
         set.extra.insert("open_id".into(), open_id.into());
     }
-    let tokens = TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM);
+    let tokens = ctx.tokens(PLATFORM);
     tokens.save_new(&set)?;
 
     let name = display_name(ctx, &app).await.unwrap_or_else(|e| {
@@ -111,7 +113,7 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
     });
     set.account = Some(name.clone());
     tokens.save_new(&set)?;
-    keryx_core::config::set_platform_key(ctx.config.path(), PLATFORM, "enabled", "true")?;
+    ctx.enable(PLATFORM)?;
 
     let mut notes = Vec::new();
     if app.config.privacy == crate::api::Privacy::SelfOnly {

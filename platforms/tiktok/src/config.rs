@@ -47,7 +47,7 @@ fn default_privacy() -> Privacy {
 impl TikTokConfig {
     /// The section, or an error saying how to write one.
     pub fn load(ctx: &Context) -> Result<TikTokConfig> {
-        let config: TikTokConfig = ctx.config.require_section(
+        let config: TikTokConfig = ctx.require_section(
             "tiktok",
             "add:\nplatforms:\n  tiktok:\n    client_key: <your app's client key>\n    privacy: SELF_ONLY\n(see docs/tiktok.md)",
         )?;

@@ -46,6 +46,11 @@ impl Platform for TikTok {
         "TikTok"
     }
 
+    /// Per account: the app (client key) is shared; each account caps its own privacy and posting mode.
+    fn account_keys(&self) -> &'static [&'static str] {
+        &["privacy", "mode"]
+    }
+
     fn options(&self) -> &'static [PostOption] {
         options::OPTIONS
     }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use keryx_core::oauth::{self, AuthRequest, FlowSpec};
 use keryx_core::secrets::Backend;
-use keryx_core::tokens::{TokenSet, TokenStore};
+use keryx_core::tokens::TokenSet;
 use keryx_core::{AuthOptions, AuthReport, Context, Error, Result, Secret};
 
 use crate::api::{ChannelList, ClientSecretsFile, SCOPE_READONLY, SCOPE_UPLOAD};
@@ -75,15 +75,16 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         check_granted(&granted)?;
     }
 
-    let tokens = TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM);
+    let tokens = ctx.tokens(PLATFORM);
+    let previous = tokens.load()?;
     let now = keryx_core::tokens::unix_now();
     // Google may leave the refresh token out on a repeat consent; the one stored earlier
     // is still valid then (§2.3).
     let (refresh_token, refresh_expires_at) = match reply.refresh_token.clone() {
         Some(token) => (token, reply.refresh_expires_in.map(|s| now + s)),
         None => {
-            match tokens.load()? {
-                Some(previous) => (previous.refresh_token, previous.refresh_expires_at),
+            match &previous {
+                Some(previous) => (previous.refresh_token.clone(), previous.refresh_expires_at),
                 None => {
                     return Err(Error::platform("Google sent no refresh token, so keryx could not post later")
                     .with_hint(
@@ -100,6 +101,7 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         access_token: Some(reply.access_token.clone()),
         access_expires_at: reply.expires_in.map(|s| now + s),
         account: None,
+        subject: None,
         scopes: granted,
         extra: Default::default(),
     };
@@ -107,9 +109,15 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
 
     let (channel_id, account) = channel(ctx, &app).await?;
     set.account = Some(account.clone());
+    set.subject = Some(channel_id.clone());
     set.extra.insert("channel_id".into(), channel_id.into());
-    tokens.save_new(&set)?;
-    keryx_core::config::set_platform_key(ctx.config.path(), PLATFORM, "enabled", "true")?;
+    // The first save let the channel lookup use the token; a channel stored under another
+    // account name is refused here, and what this account held before is put back.
+    if let Err(e) = tokens.save_new(&set) {
+        tokens.put_back(previous.as_ref())?;
+        return Err(e);
+    }
+    ctx.enable(PLATFORM)?;
 
     if reply.refresh_expires_in.is_some() {
         notes.push(format!(
@@ -274,8 +282,11 @@ fn install_client_secrets(ctx: &Context, path: &Path, notes: &mut Vec<String>) -
     }
 
     let known: Vec<&str> = keryx_core::registry().iter().map(|p| p.id()).collect();
-    let config = keryx_core::config::Config::load(ctx.config.path(), &known)?;
-    let section = YouTubeConfig::from_config(&config)?;
+    let fresh = Context {
+        config: keryx_core::config::Config::load(ctx.config.path(), &known)?,
+        ..ctx.clone()
+    };
+    let section = YouTubeConfig::load(&fresh)?;
     Ok(App::new(section, credentials.client_secret))
 }
 

@@ -56,12 +56,8 @@ fn default_privacy() -> Privacy {
 impl YouTubeConfig {
     /// The section, or an error saying how to write one.
     pub fn load(ctx: &Context) -> Result<YouTubeConfig> {
-        Self::from_config(&ctx.config)
-    }
-
-    pub fn from_config(config: &keryx_core::config::Config) -> Result<YouTubeConfig> {
-        let file = config.path().display().to_string();
-        let section: YouTubeConfig = config.require_section(
+        let file = ctx.config.path().display().to_string();
+        let section: YouTubeConfig = ctx.require_section(
             "youtube",
             "run `keryx auth youtube --client-secrets client_secret.json` with the Desktop app \
              credentials downloaded from the Google Cloud console, or add:\nplatforms:\n  youtube:\n    \

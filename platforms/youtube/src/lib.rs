@@ -50,6 +50,11 @@ impl Platform for YouTube {
         "YouTube"
     }
 
+    /// Per account: the OAuth client is shared; each channel has its own privacy cap, category and audience.
+    fn account_keys(&self) -> &'static [&'static str] {
+        &["privacy", "category", "made_for_kids"]
+    }
+
     fn options(&self) -> &'static [PostOption] {
         options::OPTIONS
     }

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use keryx_core::tokens::TokenStore;
 use keryx_core::{Context, Error, Metadata, PostReport, PreparedPost, Progress, Result, VideoFile};
 
 use crate::api::{Privacy, Video};
@@ -51,7 +50,8 @@ pub async fn prepare(
     // A fresh access token from the stored refresh token proves the authorisation still works
     // before any byte is sent.
     drop(Session::start(ctx, &app).await?);
-    let account = TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM)
+    let account = ctx
+        .tokens(PLATFORM)
         .load()
         .ok()
         .flatten()

@@ -45,7 +45,7 @@ pub struct SavedSession {
 
 /// The saved session for `video`, if any (for messages before the upload).
 pub fn peek(ctx: &Context, video: &VideoFile) -> Option<SavedSession> {
-    resume::peek(&ctx.paths, SESSIONS, video)
+    resume::peek(ctx, SESSIONS, video)
 }
 
 /// The `N + 1` of `Range: bytes=0-N` (§3.4): how many bytes the server holds. `Ok(0)` when there
@@ -84,7 +84,7 @@ impl Upload<'_> {
     pub async fn run(&self, progress: &dyn Progress) -> Result<Video> {
         let ctx = self.session.ctx;
         let total = self.video.size;
-        let checkpoint = Checkpoint::acquire(&ctx.paths, SESSIONS, "YouTube", self.video)?;
+        let checkpoint = Checkpoint::acquire(ctx, SESSIONS, "YouTube", self.video)?;
         progress.phase("uploading", Some(total));
 
         let digest = hex::encode(Sha256::digest(

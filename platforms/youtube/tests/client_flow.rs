@@ -111,16 +111,16 @@ impl World {
     fn ctx(&self) -> Context {
         let config = Config::load(&self.config_file, &["youtube", "tiktok"]).expect("config loads");
         let ui: Arc<dyn Ui> = self.ui.clone();
-        Context {
-            secrets: SecretStore::new(SecretsMode::File, &self.config_file, ui.clone()),
+        Context::new(
             config,
-            paths: Paths {
+            Paths {
                 config_file: self.config_file.clone(),
                 state_dir: self.root.join("state"),
             },
-            http: keryx_core::http::client().unwrap(),
+            SecretStore::new(SecretsMode::File, &self.config_file, ui.clone()),
+            keryx_core::http::client().unwrap(),
             ui,
-        }
+        )
     }
 
     fn knobs(&self, yaml: &str) {

@@ -93,6 +93,7 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         access_token: Some(reply.access_token),
         access_expires_at: reply.expires_in.map(|s| now + s),
         account: Some(account.clone()),
+        subject: None,
         scopes: Vec::new(),
         extra: Default::default(),
     };
