@@ -113,6 +113,8 @@ macro_rules! conformance {
             #[test]
             fn a_removed_authorisation_is_revoked_and_forgotten() { init(); $crate::suite::a_removed_authorisation_is_revoked_and_forgotten(ID) }
             #[test]
+            fn a_named_account_has_its_own_token_ledger_and_removal() { init(); $crate::suite::a_named_account_has_its_own_token_ledger_and_removal(ID) }
+            #[test]
             fn tokens_live_in_the_keychain() { init(); $crate::keychain::tokens_live_in_the_keychain(ID) }
         })*
     };

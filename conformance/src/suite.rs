@@ -570,6 +570,81 @@ pub fn a_removed_authorisation_is_revoked_and_forgotten(platform: &str) {
     }
 }
 
+/// A named account: `keryx auth <p> --account studio` stores its own token (not the default
+/// account's), a post to `<p>:studio` uses it and the ledger records the account, a revoked
+/// authorisation names `keryx auth <p>:studio`, and `--remove` forgets that account alone.
+pub fn a_named_account_has_its_own_token_ledger_and_removal(platform: &str) {
+    let profile = profile(platform);
+    let (mut home, emulator) = setup(platform);
+    let target = format!("{platform}:studio");
+    authorise_with(&home, &emulator, platform, &["--account", "studio"])
+        .expect_code(0)
+        .expect_stdout("(account studio)");
+    let secrets = stored_secret_names(&home);
+    assert!(
+        secrets.contains(&format!("{platform}/studio/token")),
+        "no token for the account: {secrets:?}"
+    );
+    assert!(
+        !secrets.contains(&format!("{platform}/token")),
+        "the default account got a token: {secrets:?}"
+    );
+    let entry = status_of_account(&home, platform, "studio");
+    assert!(entry["token"].is_string(), "{entry}");
+    assert_eq!(entry["enabled"], true, "{entry}");
+    impatient(&mut home);
+    let video = video(&home, "reel.mp4", 5, 1080, 1920, profile.small_video);
+    let video = video.to_str().unwrap().to_string();
+    home.run(&post_args(&target, &video, &profile))
+        .expect_code(0);
+    let history = home
+        .run(&["history", "--account", &target, "--json"])
+        .json();
+    let attempts = history.as_array().expect("the attempts");
+    assert_eq!(attempts.len(), 1, "{history}");
+    assert_eq!(attempts[0]["account_name"], "studio");
+    assert_eq!(attempts[0]["result"], "posted");
+
+    if let Some(revoke) = profile.revoke_authorisation {
+        let before = home.config();
+        emulator.configure(platform, revoke);
+        home.run(&post_args(&target, &video, &profile))
+            .expect_code(4)
+            .expect_stderr(&format!("keryx auth {target}"));
+        home.write_config(&before);
+    }
+    home.run(&["auth", &target, "--remove"]).expect_code(0);
+    assert!(!stored_secret_names(&home).contains(&format!("{platform}/studio/token")));
+    let entry = status_of_account(&home, platform, "studio");
+    assert!(entry["token"].is_null(), "{entry}");
+    assert_eq!(entry["enabled"], false, "{entry}");
+}
+
+/// The names under `stored_secrets:` (the file backend the suite uses).
+fn stored_secret_names(home: &Home) -> Vec<String> {
+    let config: serde_yaml::Value = serde_yaml::from_str(&home.config()).expect("YAML");
+    config["stored_secrets"]
+        .as_mapping()
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `keryx status --json`'s entry for `platform`'s `account`.
+fn status_of_account(home: &Home, platform: &str, account: &str) -> serde_json::Value {
+    let status = home.run(&["status", "--json"]).expect_code(0).json();
+    status["platforms"]
+        .as_array()
+        .expect("a platforms list")
+        .iter()
+        .find(|p| p["platform"] == platform && p["account"] == account)
+        .cloned()
+        .unwrap_or_else(|| panic!("{platform}:{account} is not in `keryx status`: {status}"))
+}
+
 /// `keryx status --json`'s entry for `platform`.
 fn status_of(home: &Home, platform: &str) -> serde_json::Value {
     let status = home.run(&["status", "--json"]).expect_code(0).json();

@@ -423,11 +423,18 @@ fn print_summary(mode: OutputMode, finished: &[Outcome]) {
             *width = (*width).max(cell.chars().count());
         }
     }
+    // The ACCOUNT column only when an account is named: one account per platform reads as
+    // it always did.
+    let named = finished
+        .iter()
+        .any(|f| f.target.account != keryx_core::config::DEFAULT_ACCOUNT);
     for row in std::iter::once(&header).chain(&rows) {
         let line: Vec<String> = row
             .iter()
             .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
+            .enumerate()
+            .filter(|(column, _)| named || *column != 1)
+            .map(|(_, (cell, width))| format!("{cell:<width$}"))
             .collect();
         println!("{}", line.join("  ").trim_end());
     }
