@@ -27,6 +27,8 @@ pub mod identity;
 pub mod login;
 pub mod oauth;
 pub mod publish;
+pub mod revoke;
+pub mod scope;
 pub mod text;
 pub mod tid;
 pub mod video;
@@ -35,9 +37,10 @@ pub mod xrpc;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use keryx_core::tokens::TokenSet;
 use keryx_core::{
     AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PlatformStatus, PostOption,
-    PreparedPost, Registration, Result, VideoFile,
+    PreparedPost, Registration, Result, Revocation, VideoFile,
 };
 
 pub use config::BlueskyConfig;
@@ -91,6 +94,11 @@ impl Platform for Bluesky {
         true
     }
 
+    /// A public OAuth client (the loopback `client_id`) or an app password: nothing to register.
+    fn needs_registered_app(&self) -> bool {
+        false
+    }
+
     fn check_config(&self, ctx: &Context) -> Result<()> {
         BlueskyConfig::load(ctx).map(|_| ())
     }
@@ -131,6 +139,12 @@ impl Platform for Bluesky {
 
     async fn authorize(&self, ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
         auth::authorize(ctx, options).await
+    }
+
+    /// OAuth sessions at the authorization server's revocation endpoint, app-password sessions
+    /// with `deleteSession` ([`revoke`]).
+    async fn revoke(&self, ctx: &Context, tokens: &TokenSet) -> Result<Revocation> {
+        revoke::revoke(ctx, tokens).await
     }
 
     async fn prepare(

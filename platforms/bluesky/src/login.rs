@@ -2,9 +2,11 @@
 //! authorization server (its `issuer` checked), PAR with PKCE S256 and a DPoP key generated for
 //! this authorisation, the browser sent to `authorize?client_id&request_uri` only, core's
 //! loopback capture (any free port; the registered redirect has none), `state` (core) and `iss`
-//! checked, the code exchanged, `sub` checked against the DID. The DPoP key and the client_id
-//! are kept with the pending request (so `--code` can finish from another process) and then with
-//! the session, as secrets: without the key the session is useless.
+//! checked, the code exchanged, `sub` checked against the DID, and the granted scope checked
+//! against what a post needs ([`crate::scope`]: the granular set where the server takes it, else
+//! `atproto transition:generic`). The DPoP key, the client_id and the scope asked for are kept
+//! with the pending request (so `--code` can finish from another process) and then with the
+//! session, as secrets: without the key the session is useless.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -17,7 +19,8 @@ use crate::PLATFORM;
 use crate::config::BlueskyConfig;
 use crate::dpop::{DpopKey, Nonces};
 use crate::identity;
-use crate::oauth::{FALLBACK_SCOPE, client_id, discover, exchange_code, push};
+use crate::oauth::{Push, client_id, discover, exchange_code, push};
+use crate::scope;
 use crate::xrpc::unix_now;
 
 /// What the pending authorisation keeps besides core's request (a secret: it holds the key).
@@ -32,6 +35,8 @@ struct Pending {
     state: String,
     dpop_key: Secret,
     client_id: String,
+    /// The scope asked for (also in the client_id): the granted one is checked against it.
+    scope: String,
 }
 
 pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
@@ -39,7 +44,6 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
     // Everything that can fail before the browser opens does.
     let identity = identity::resolve(ctx, &config).await?;
     let metadata = discover(ctx, &identity.pds).await?;
-    let scope = FALLBACK_SCOPE;
     let nonces = Nonces::default();
     let no_url = |_: &oauth::AuthRequest| String::new();
     let spec = FlowSpec {
@@ -48,7 +52,7 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         callback_path: "/callback",
         authorize_url: &no_url,
     };
-    let (callback, key, client) = if options.code.is_some() {
+    let (callback, key, client, asked) = if options.code.is_some() {
         let callback = oauth::obtain_code(ctx, &spec, options).await?;
         let pending: Pending = ctx
             .secrets
@@ -63,40 +67,74 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
             callback,
             DpopKey::from_secret(&pending.dpop_key)?,
             pending.client_id,
+            pending.scope,
         )
     } else {
         let key = DpopKey::generate();
-        let client = client_id(scope);
         let hint = (!config.handle().starts_with("did:")).then(|| config.handle().to_string());
+        // Which scope the PAR was accepted with (and so the client_id), set inside the flow.
+        let chosen = std::sync::Mutex::new(None::<String>);
+        let listed = scope::metadata_lists_granular(&metadata.scopes_supported);
         let callback = oauth::obtain_pushed_code(ctx, &spec, options, |request| {
-            let (key, client, nonces, metadata) = (&key, &client, &nonces, &metadata);
+            let (key, nonces, metadata, chosen) = (&key, &nonces, &metadata, &chosen);
             async move {
-                let pending = Pending {
-                    state: request.state.clone(),
-                    dpop_key: key.to_secret(),
-                    client_id: client.clone(),
-                };
-                let text =
-                    serde_json::to_string(&pending).map_err(|e| Error::platform(e.to_string()))?;
-                ctx.secrets.set(PENDING_SECRET, &Secret::new(text))?;
-                let pushed = push(
-                    ctx,
-                    metadata,
-                    key,
-                    nonces,
-                    client,
-                    &request.redirect_uri,
-                    scope,
-                    &request.state,
-                    &request.verifier,
-                    hint.as_deref(),
-                )
-                .await?;
-                Ok(pushed.authorize_url)
+                let mut scopes = vec![scope::granular()];
+                // A server that lists granular resources takes them: its refusal is final.
+                if !listed {
+                    scopes.push(scope::fallback());
+                }
+                let mut refused = String::new();
+                for asked in scopes {
+                    let client = client_id(&asked);
+                    // Saved before the PAR: a callback may come back before it returns.
+                    let pending = Pending {
+                        state: request.state.clone(),
+                        dpop_key: key.to_secret(),
+                        client_id: client.clone(),
+                        scope: asked.clone(),
+                    };
+                    let text = serde_json::to_string(&pending)
+                        .map_err(|e| Error::platform(e.to_string()))?;
+                    ctx.secrets.set(PENDING_SECRET, &Secret::new(text))?;
+                    match push(
+                        ctx,
+                        metadata,
+                        key,
+                        nonces,
+                        &client,
+                        &request.redirect_uri,
+                        &asked,
+                        &request.state,
+                        &request.verifier,
+                        hint.as_deref(),
+                    )
+                    .await?
+                    {
+                        Push::Pushed(pushed) => {
+                            if scope::is_granular(&asked) {
+                                tracing::debug!("the authorization server took the granular scopes");
+                            } else {
+                                tracing::debug!(
+                                    "the authorization server refused granular scopes ({refused}); asking for {asked}"
+                                );
+                            }
+                            *chosen.lock().unwrap_or_else(|e| e.into_inner()) = Some(asked);
+                            return Ok(pushed.authorize_url);
+                        }
+                        Push::ScopeRefused(why) => refused = why,
+                    }
+                }
+                Err(Error::platform(format!(
+                    "Bluesky's authorization server refused the scopes keryx asks for ({refused})"
+                )))
             }
         })
         .await?;
-        (callback, key, client)
+        let asked = chosen
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(scope::granular);
+        (callback, key, client_id(&asked), asked)
     };
     let exchanged = exchange_code(
         ctx,
@@ -109,13 +147,35 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         &callback.request.verifier,
         callback.params.get("iss").map(String::as_str),
         &identity.did,
-        scope,
     )
     .await;
     // A code is single-use: whatever the answer, this pending authorisation is spent.
     oauth::forget_pending(ctx, PLATFORM)?;
     ctx.secrets.delete(PENDING_SECRET)?;
     let tokens = exchanged?;
+    let granted: Vec<String> = tokens
+        .scope
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let (lacking, for_captions) = scope::missing(&granted, config.upload);
+    if !lacking.is_empty() {
+        return Err(Error::authorisation(
+            keryx_core::Cause::AuthorisationRefused,
+            format!(
+                "Bluesky granted keryx `{}`, without {} that a post needs (keryx asked for `{asked}`)",
+                tokens.scope,
+                lacking
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .with_hint(
+            "run `keryx auth bluesky` again and approve every permission keryx asks for, or use `keryx auth bluesky --app-password`",
+        ));
+    }
     let now = unix_now();
     let handle = if config.handle().starts_with("did:") {
         identity.did.clone()
@@ -129,6 +189,9 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
     extra.insert("kind".into(), json!(KIND_OAUTH));
     extra.insert("client_id".into(), json!(client));
     extra.insert("token_endpoint".into(), json!(metadata.token_endpoint));
+    if let Some(revocation) = &metadata.revocation_endpoint {
+        extra.insert("revocation_endpoint".into(), json!(revocation));
+    }
     extra.insert("dpop_key".into(), json!(key.to_secret().expose()));
     extra.insert("session_ends_at".into(), json!(now + SESSION_SECS));
     let set = TokenSet {
@@ -137,22 +200,25 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         access_token: Some(Secret::new(tokens.access_token)),
         access_expires_at: Some(now + tokens.expires_in),
         account: Some(format!("{handle} ({})", identity.did)),
-        scopes: tokens
-            .scope
-            .split_whitespace()
-            .map(str::to_string)
-            .collect(),
+        scopes: granted,
         extra,
     };
     TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM).save_new(&set)?;
     keryx_core::config::set_platform_key(ctx.config.path(), PLATFORM, "enabled", "true")?;
+    let mut notes = vec![
+        "Bluesky ends this sign-in after 14 days whatever happens: run `keryx auth bluesky` \
+         again then, or use `keryx auth bluesky --app-password` for unattended runs"
+            .to_string(),
+    ];
+    if !for_captions.is_empty() {
+        notes.push(format!(
+            "granted without `{}`: posts with --bluesky-captions will be refused; run `keryx auth bluesky` again and approve it to post captions",
+            for_captions.join(" ")
+        ));
+    }
     Ok(AuthReport {
         platform: PLATFORM.into(),
         account: format!("{handle} ({})", identity.did),
-        notes: vec![
-            "Bluesky ends this sign-in after 14 days whatever happens: run `keryx auth bluesky` \
-             again then, or use `keryx auth bluesky --app-password` for unattended runs"
-                .into(),
-        ],
+        notes,
     })
 }
