@@ -3,6 +3,7 @@
 
 mod bluesky;
 mod bluesky_oauth;
+mod bluesky_scopes;
 mod bluesky_video;
 mod cli;
 mod conformance;
