@@ -27,7 +27,7 @@ impl Ui for Quiet {
     }
 }
 
-fn context(dir: &std::path::Path) -> Context {
+pub(crate) fn context(dir: &std::path::Path) -> Context {
     let config_file = dir.join("config.yaml");
     std::fs::write(&config_file, "secrets: file\n").unwrap();
     let config = keryx_core::config::Config::load(&config_file, &["bluesky"]).unwrap();

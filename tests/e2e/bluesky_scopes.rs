@@ -338,3 +338,87 @@ fn bluesky_real_pds_remove_deletes_the_app_password_session() {
         serde_json::json!({"error": "ExpiredToken", "message": "Token has been revoked"})
     );
 }
+
+/// `POST /oauth/revoke` with the stored session's token, signed by `key`, as `client_id`.
+fn revoke_at(
+    base: &str,
+    key: &keryx_bluesky::dpop::DpopKey,
+    client_id: &str,
+    token: &str,
+) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ctx = crate::bluesky_oauth::context(dir.path());
+        let url = format!("{base}/oauth/revoke");
+        let form = [("token", token), ("client_id", client_id)];
+        let reply = keryx_bluesky::oauth::dpop_form(
+            &ctx,
+            "revoke",
+            &url,
+            key,
+            &keryx_bluesky::dpop::Nonces::default(),
+            &form,
+        )
+        .await
+        .unwrap();
+        assert_eq!(reply.status, 200);
+        serde_json::from_slice(&reply.body).unwrap()
+    })
+}
+
+/// What revocation ends: only the session's own client with the session's own key. Another
+/// key or another client_id gets the same 200 `{}` and ends nothing (RFC 7009's silence); the
+/// proper request ends the session, access token included.
+fn revocation_rules(home: &Home, base: &str) {
+    let set = stored(home).unwrap();
+    let key = keryx_bluesky::dpop::DpopKey::from_secret(&keryx_core::Secret::new(
+        set["extra"]["dpop_key"].as_str().unwrap(),
+    ))
+    .unwrap();
+    let client_id = set["extra"]["client_id"].as_str().unwrap();
+    let refresh = set["refresh_token"].as_str().unwrap();
+    let other_key = keryx_bluesky::dpop::DpopKey::generate();
+    assert_eq!(
+        revoke_at(base, &other_key, client_id, refresh),
+        serde_json::json!({})
+    );
+    let other_client = keryx_bluesky::oauth::client_id(&scope::fallback());
+    assert_eq!(
+        revoke_at(base, &key, &other_client, refresh),
+        serde_json::json!({})
+    );
+    assert_eq!(
+        revoke_at(base, &key, client_id, "ref-unknown"),
+        serde_json::json!({})
+    );
+    post(home, "alive.mp4", false).expect_code(0);
+    let set = stored(home).unwrap();
+    let refresh = set["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        revoke_at(base, &key, client_id, refresh),
+        serde_json::json!({})
+    );
+    post(home, "dead.mp4", false)
+        .expect_code(4)
+        .expect_stderr("keryx auth bluesky");
+}
+
+#[test]
+fn bluesky_revocation_ends_only_the_session_s_own_client_and_key() {
+    let (home, emulator) = emulated("");
+    authorise(&home, &emulator, "bluesky").expect_code(0);
+    revocation_rules(&home, emulator.base_url.trim_end_matches('/'));
+    assert_eq!(records(&emulator).len(), 1);
+}
+
+#[test]
+fn bluesky_real_pds_revocation_ends_only_the_session_s_own_client_and_key() {
+    let Some(pds) = Pds::start() else { return };
+    let did = pds.account(0)["did"].as_str().unwrap().to_string();
+    let mut home = pds.home(0, "");
+    consent_browser(&pds, &mut home, &[]);
+    home.run(&["auth", "bluesky"]).expect_code(0);
+    revocation_rules(&home, pds.url());
+    assert_eq!(pds.posts(&did).len(), 1);
+}

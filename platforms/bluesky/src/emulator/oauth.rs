@@ -565,10 +565,13 @@ pub(super) async fn token(
     r
 }
 
-/// RFC 7009 revocation, as `@atproto/oauth-provider`: the client authenticated (client_id, and
-/// a DPoP proof with the nonce handshake), the token looked up among refresh and access tokens;
-/// one issued to another client or key is refused; a known one ends its whole session; an
-/// unknown one still answers 200 `{}` (observed).
+/// RFC 7009 revocation, as `@atproto/oauth-provider` 0.22.9 (observed, and its router read):
+/// the form must hold `client_id` and `token` (else 400 `invalid_request`); a `DPoP` header, when
+/// there is one, must be a valid proof with the current nonce; then the token is looked up among
+/// refresh and access tokens and its whole session ended — but only when it was issued to this
+/// client and the proof is by the session's key. Every other case (unknown token, another
+/// client, no proof, another key) still answers 200 `{}` and ends nothing: RFC 7009 lets the
+/// server keep quiet, so a client cannot tell from the answer, only from the session after.
 pub(super) async fn revoke(
     State(app): State<App>,
     headers: HeaderMap,
@@ -576,57 +579,47 @@ pub(super) async fn revoke(
 ) -> Response {
     let mut inner = app.lock();
     let nonce = inner.oauth.nonce.clone();
-    let url = format!("{}/oauth/revoke", app.base);
-    let jkt = match check_proof(&mut inner, &headers, "POST", &url, None) {
-        Ok(jkt) => jkt,
-        Err(e) => return refused(&nonce, e),
-    };
-    let grant = |m: &str| as_error(StatusCode::BAD_REQUEST, "invalid_grant", m, &nonce);
     let field = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let request = |m: &str| as_error(StatusCode::BAD_REQUEST, "invalid_request", m, &nonce);
     let client_id = field("client_id");
     if client_id.is_empty() {
-        return grant("Client credentials missing: Required at body.client_id");
-    }
-    if loopback_client(&client_id).is_none() {
-        return as_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_client_metadata",
-            &format!("Invalid client ID \"{client_id}\""),
-            &nonce,
+        return request(
+            "Client credentials missing: Required at body.client_id; Invalid literal value, expected \"urn:ietf:params:oauth:client-assertion-type:jwt-bearer\" at body.client_assertion_type; Required at body.client_assertion, or Required at body.client_id; Required at body.client_secret, or Required at body.client_id",
         );
     }
     let token = field("token");
     if token.is_empty() {
-        return as_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Required at body.token",
-            &nonce,
+        return request(
+            "Invalid request payload: Required at body.token, or Required at body.token",
         );
     }
+    let url = format!("{}/oauth/revoke", app.base);
+    let jkt = if headers.contains_key("dpop") {
+        match check_proof(&mut inner, &headers, "POST", &url, None) {
+            Ok(jkt) => Some(jkt),
+            Err(e) => return refused(&nonce, e),
+        }
+    } else {
+        None
+    };
     inner.counters.revocations += 1;
     let o = &mut inner.oauth;
     let found = match o.refresh.get(&token) {
-        Some(r) => Some((r.session, Some(r.client_id.clone()), r.jkt.clone())),
+        Some(r) => Some((r.session, r.jkt.clone())),
         None => o
             .access
             .get(&token)
-            .map(|(session, jkt)| (*session, None, jkt.clone())),
+            .map(|(session, jkt)| (*session, jkt.clone())),
     };
-    if let Some((session, issued_to, bound)) = found {
-        let client = issued_to.or_else(|| {
-            o.refresh
-                .values()
-                .find(|r| r.session == session)
-                .map(|r| r.client_id.clone())
-        });
-        if client.as_deref() != Some(client_id.as_str()) {
-            return grant("Token was not issued to this client");
+    if let Some((session, bound)) = found {
+        let issued_to = o
+            .refresh
+            .values()
+            .find(|r| r.session == session)
+            .map(|r| r.client_id.clone());
+        if issued_to.as_deref() == Some(client_id.as_str()) && jkt.as_deref() == Some(&bound) {
+            o.dead.insert(session);
         }
-        if bound != jkt {
-            return grant("DPoP proof does not match the expected JKT");
-        }
-        o.dead.insert(session);
     }
     let mut r = axum::Json(json!({})).into_response();
     r.headers_mut()
