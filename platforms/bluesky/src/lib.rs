@@ -3,8 +3,10 @@
 //! A post is an `app.bsky.feed.post` record in the user's repository on their PDS (personal
 //! data server), embedding a video blob (`app.bsky.embed.video`). keryx:
 //! - resolves the handle to a DID and the DID to its PDS ([`identity`]);
-//! - signs in with an app password (`com.atproto.server.createSession`), keeping the rotating
-//!   refresh token with core's `TokenStore` ([`auth`], [`xrpc`]);
+//! - signs in with OAuth as a native loopback client ([`login`], [`oauth`], [`dpop`]), asking for
+//!   the minimal granular scopes where the server takes them ([`scope`]), or with an app password
+//!   (`com.atproto.server.createSession`, [`auth`]), keeping the rotating refresh token with
+//!   core's `TokenStore` ([`xrpc`]); `--remove` revokes either kind at Bluesky ([`revoke`]);
 //! - checks the post before a byte is sent: MP4 only, the PDS's blob limit, text within 300
 //!   graphemes with hashtag facets at UTF-8 byte offsets ([`text`], [`publish`]);
 //! - uploads the video through core's upload engine, to Bluesky's video service by default
