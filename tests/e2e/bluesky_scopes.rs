@@ -138,8 +138,8 @@ fn bluesky_grant_without_the_captions_scope_is_refused_at_the_captions_upload() 
     assert_eq!(records(&emulator).len(), 1);
 }
 
-/// A grant a post cannot work with is refused at sign-in (exit 4) naming what is missing, and
-/// nothing is stored.
+/// A grant a post cannot work with is refused at sign-in (exit 4) naming what is missing,
+/// nothing is stored, and the session is revoked.
 #[test]
 fn bluesky_grant_without_what_a_post_needs_is_refused_at_sign_in() {
     let (home, emulator) = emulated("consent_scope: \"atproto blob:video/*\"\n");
@@ -148,6 +148,8 @@ fn bluesky_grant_without_what_a_post_needs_is_refused_at_sign_in() {
         .expect_stderr("`repo:app.bsky.feed.post?action=create`")
         .expect_stderr("approve every permission");
     assert!(stored(&home).is_none());
+    // The session keryx would not keep was ended at the server, not left alive.
+    assert_eq!(emulator.stats("bluesky")["revocations"], 1);
 }
 
 /// A server that refuses granular scopes at PAR: keryx asks again for `atproto
@@ -421,4 +423,17 @@ fn bluesky_real_pds_revocation_ends_only_the_session_s_own_client_and_key() {
     home.run(&["auth", "bluesky"]).expect_code(0);
     revocation_rules(&home, pds.url());
     assert_eq!(pds.posts(&did).len(), 1);
+}
+
+/// On the real consent page, a grant of `atproto` alone: keryx refuses it at sign-in (exit 4,
+/// naming the post record's scope) and stores nothing.
+#[test]
+fn bluesky_real_pds_grant_of_atproto_alone_is_refused_at_sign_in() {
+    let Some(pds) = Pds::start() else { return };
+    let mut home = pds.home(0, "");
+    consent_browser(&pds, &mut home, &["--scope", "atproto"]);
+    home.run(&["auth", "bluesky"])
+        .expect_code(4)
+        .expect_stderr("`repo:app.bsky.feed.post?action=create`");
+    assert!(stored(&home).is_none());
 }

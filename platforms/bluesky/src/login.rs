@@ -36,6 +36,8 @@ struct Pending {
     dpop_key: Secret,
     client_id: String,
     /// The scope asked for (also in the client_id): the granted one is checked against it.
+    /// Pending requests saved before keryx asked for granular scopes asked for the fallback.
+    #[serde(default = "scope::fallback")]
     scope: String,
 }
 
@@ -160,6 +162,19 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         .collect();
     let (lacking, for_captions) = scope::missing(&granted, config.upload);
     if !lacking.is_empty() {
+        // The session keryx will not keep is ended rather than left alive for 14 days.
+        if let Some(endpoint) = &metadata.revocation_endpoint {
+            let form = [
+                ("token", tokens.refresh_token.as_str()),
+                ("client_id", client.as_str()),
+            ];
+            let ended =
+                crate::oauth::dpop_form(ctx, "Bluesky (revoke)", endpoint, &key, &nonces, &form)
+                    .await;
+            if let Err(e) = ended {
+                tracing::debug!("could not revoke the refused session: {e}");
+            }
+        }
         return Err(Error::authorisation(
             keryx_core::Cause::AuthorisationRefused,
             format!(
