@@ -76,59 +76,14 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         let hint = (!config.handle().starts_with("did:")).then(|| config.handle().to_string());
         // Which scope the PAR was accepted with (and so the client_id), set inside the flow.
         let chosen = std::sync::Mutex::new(None::<String>);
-        let listed = scope::metadata_lists_granular(&metadata.scopes_supported);
         let callback = oauth::obtain_pushed_code(ctx, &spec, options, |request| {
             let (key, nonces, metadata, chosen) = (&key, &nonces, &metadata, &chosen);
+            let hint = hint.as_deref();
             async move {
-                let mut scopes = vec![scope::granular()];
-                // A server that lists granular resources takes them: its refusal is final.
-                if !listed {
-                    scopes.push(scope::fallback());
-                }
-                let mut refused = String::new();
-                for asked in scopes {
-                    let client = client_id(&asked);
-                    // Saved before the PAR: a callback may come back before it returns.
-                    let pending = Pending {
-                        state: request.state.clone(),
-                        dpop_key: key.to_secret(),
-                        client_id: client.clone(),
-                        scope: asked.clone(),
-                    };
-                    let text = serde_json::to_string(&pending)
-                        .map_err(|e| Error::platform(e.to_string()))?;
-                    ctx.secrets.set(PENDING_SECRET, &Secret::new(text))?;
-                    match push(
-                        ctx,
-                        metadata,
-                        key,
-                        nonces,
-                        &client,
-                        &request.redirect_uri,
-                        &asked,
-                        &request.state,
-                        &request.verifier,
-                        hint.as_deref(),
-                    )
-                    .await?
-                    {
-                        Push::Pushed(pushed) => {
-                            if scope::is_granular(&asked) {
-                                tracing::debug!("the authorization server took the granular scopes");
-                            } else {
-                                tracing::debug!(
-                                    "the authorization server refused granular scopes ({refused}); asking for {asked}"
-                                );
-                            }
-                            *chosen.lock().unwrap_or_else(|e| e.into_inner()) = Some(asked);
-                            return Ok(pushed.authorize_url);
-                        }
-                        Push::ScopeRefused(why) => refused = why,
-                    }
-                }
-                Err(Error::platform(format!(
-                    "Bluesky's authorization server refused the scopes keryx asks for ({refused})"
-                )))
+                let (url, asked) =
+                    push_with_fallback(ctx, metadata, key, nonces, &request, hint).await?;
+                *chosen.lock().unwrap_or_else(|e| e.into_inner()) = Some(asked);
+                Ok(url)
             }
         })
         .await?;
@@ -236,4 +191,62 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         account: format!("{handle} ({})", identity.did),
         notes,
     })
+}
+
+/// PAR with the granular scopes, and again with the fallback when the server refuses them
+/// (`invalid_scope`) without having listed granular resources: the authorize URL and the scope
+/// it was accepted with. The pending authorisation is saved before each PAR (a callback may
+/// come back before the PAR call returns), with that attempt's scope and client_id.
+async fn push_with_fallback(
+    ctx: &Context,
+    metadata: &crate::oauth::ServerMetadata,
+    key: &DpopKey,
+    nonces: &Nonces,
+    request: &oauth::AuthRequest,
+    hint: Option<&str>,
+) -> Result<(String, String)> {
+    let mut scopes = vec![scope::granular()];
+    // A server that lists granular resources takes them: its refusal is final.
+    if !scope::metadata_lists_granular(&metadata.scopes_supported) {
+        scopes.push(scope::fallback());
+    }
+    let mut refused = String::new();
+    for asked in scopes {
+        let client = client_id(&asked);
+        let pending = Pending {
+            state: request.state.clone(),
+            dpop_key: key.to_secret(),
+            client_id: client.clone(),
+            scope: asked.clone(),
+        };
+        let text = serde_json::to_string(&pending).map_err(|e| Error::platform(e.to_string()))?;
+        ctx.secrets.set(PENDING_SECRET, &Secret::new(text))?;
+        let pushed = push(
+            ctx,
+            metadata,
+            key,
+            nonces,
+            &client,
+            &request.redirect_uri,
+            &asked,
+            &request.state,
+            &request.verifier,
+            hint,
+        )
+        .await?;
+        match pushed {
+            Push::Pushed(pushed) => {
+                if !refused.is_empty() {
+                    tracing::debug!(
+                        "the authorization server refused granular scopes ({refused}); asked for {asked}"
+                    );
+                }
+                return Ok((pushed.authorize_url, asked));
+            }
+            Push::ScopeRefused(why) => refused = why,
+        }
+    }
+    Err(Error::platform(format!(
+        "Bluesky's authorization server refused the scopes keryx asks for ({refused})"
+    )))
 }
