@@ -114,6 +114,16 @@ impl Context {
         crate::config::set_platform_key(path, platform, "enabled", "true")
     }
 
+    /// The name of a secret of `platform` that belongs to this account (`<platform>/<what>` for
+    /// the default account, `<platform>/<account>/<what>` for a named one), for what a
+    /// platform keeps besides its tokens (an app password, a pending sign-in).
+    pub fn account_secret(&self, platform: &str, what: &str) -> String {
+        match self.is_default_account() {
+            true => format!("{platform}/{what}"),
+            false => format!("{platform}/{}/{what}", self.account),
+        }
+    }
+
     /// This account's stored tokens on `platform`. Saving a new authorisation there refuses
     /// one for a person already stored under another account of the platform.
     pub fn tokens(&self, platform: &str) -> TokenStore {

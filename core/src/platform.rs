@@ -70,6 +70,14 @@ pub trait Platform: Send + Sync + 'static {
         None
     }
 
+    /// Whether using the platform needs an app of the user's own, registered in the platform's
+    /// developer console, whose client id and secret keryx is given. False for a platform keryx
+    /// signs in to as a public client with nothing to register (guides such as `keryx demo`'s
+    /// then say so instead of asking for a client id and secret).
+    fn needs_registered_app(&self) -> bool {
+        true
+    }
+
     /// Parses and validates this platform's config section, with errors that name the file,
     /// line and key. Called before any other method, and by `keryx status`.
     fn check_config(&self, ctx: &Context) -> Result<()>;

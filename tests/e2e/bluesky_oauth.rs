@@ -3,7 +3,8 @@
 //! authorize URL holding only `client_id` and `request_uri`, the harness's consent helper in
 //! place of the person, the code exchange (DPoP-bound, `sub` = the DID), a DPoP call to the PDS
 //! with `ath`, and a callback with a forged `iss` refused. The real server is the judge of every
-//! proof; these run in-process because `keryx auth bluesky` does not use OAuth yet.
+//! proof and of the granular scopes keryx asks for. The first test runs the pieces in-process;
+//! the others run `keryx auth bluesky` through the binary.
 
 use std::sync::Arc;
 
@@ -26,7 +27,7 @@ impl Ui for Quiet {
     }
 }
 
-fn context(dir: &std::path::Path) -> Context {
+pub(crate) fn context(dir: &std::path::Path) -> Context {
     let config_file = dir.join("config.yaml");
     std::fs::write(&config_file, "secrets: file\n").unwrap();
     let config = keryx_core::config::Config::load(&config_file, &["bluesky"]).unwrap();
@@ -86,12 +87,17 @@ async fn oauth_flow(pds: &Pds) {
     assert_eq!(metadata.issuer, pds.url());
     let key = DpopKey::generate();
     let nonces = Nonces::default();
-    let scope = oauth::FALLBACK_SCOPE;
-    let client_id = oauth::client_id(scope);
     assert_eq!(
-        client_id,
+        oauth::client_id(&keryx_bluesky::scope::fallback()),
         "http://localhost?redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&scope=atproto+transition%3Ageneric"
     );
+    // PDS 0.5.35 does not list granular scopes, yet takes them.
+    assert!(!keryx_bluesky::scope::metadata_lists_granular(
+        &metadata.scopes_supported
+    ));
+    let granular = keryx_bluesky::scope::granular();
+    let scope = granular.as_str();
+    let client_id = oauth::client_id(scope);
     // Any port: the registered redirect has none. --no-follow: nothing listens there.
     let redirect_uri = "http://127.0.0.1:9/callback";
     let state = keryx_core::oauth::state();
@@ -110,6 +116,9 @@ async fn oauth_flow(pds: &Pds) {
     )
     .await
     .unwrap();
+    let oauth::Push::Pushed(pushed) = pushed else {
+        panic!("the real PDS refused keryx's granular scopes")
+    };
     assert!(
         pushed
             .request_uri
@@ -141,7 +150,6 @@ async fn oauth_flow(pds: &Pds) {
         &verifier,
         Some("http://evil.example"),
         &did,
-        scope,
     )
     .await
     .unwrap_err();
@@ -158,12 +166,17 @@ async fn oauth_flow(pds: &Pds) {
         &verifier,
         Some(iss),
         &did,
-        scope,
     )
     .await
     .unwrap();
     assert_eq!(tokens.sub, did);
     assert!(tokens.refresh_token.starts_with("ref-"));
+    // Granted as asked: every granular scope, none dropped, none added.
+    let mut granted: Vec<&str> = tokens.scope.split_whitespace().collect();
+    let mut asked: Vec<&str> = scope.split_whitespace().collect();
+    granted.sort();
+    asked.sort();
+    assert_eq!(granted, asked, "{}", tokens.scope);
 
     // A PDS call with the DPoP-bound token: `Authorization: DPoP`, a proof with `ath` and the
     // PDS's nonce (retried once when the PDS wants a new one).

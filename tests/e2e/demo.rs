@@ -42,6 +42,20 @@ fn demo_authorises_and_posts_everywhere_on_a_fresh_home() {
         .expect_stderr("$ keryx post all sample.mp4 --yes")
         .expect_stderr("tiktok: uploading")
         .expect_stderr("youtube: uploading");
+    // Only the platforms that need an app of the user's own ask for a client id and secret;
+    // Bluesky (a public client) is told apart.
+    let register = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("client id and secret"))
+        .expect("the registration step");
+    assert!(
+        register.contains("TikTok") && !register.contains("Bluesky"),
+        "{register}"
+    );
+    run.expect_stdout(
+        "Bluesky needs no app of your own: you sign in with your account (docs/bluesky.md)",
+    );
     // `post all`'s summary table: one row per platform, each posted.
     for platform in ["bluesky", "instagram", "tiktok", "youtube"] {
         assert!(

@@ -4,6 +4,7 @@
 mod accounts;
 mod bluesky;
 mod bluesky_oauth;
+mod bluesky_scopes;
 mod bluesky_video;
 mod cli;
 mod conformance;

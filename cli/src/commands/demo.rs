@@ -340,23 +340,61 @@ fn print_summary(
             );
         }
     }
-    let guides: Vec<String> = outcome
+    // Which platforms need an app of the user's own (a client id and secret), from each
+    // platform's own answer: the guide never names a platform itself.
+    let (registered, public): (Vec<_>, Vec<_>) = outcome
         .accounts
         .iter()
-        .map(|(p, _)| format!("docs/{}.md", p.id()))
-        .collect();
+        .map(|(p, _)| *p)
+        .partition(|p| p.needs_registered_app());
+    let names = |ps: &[&dyn Platform]| {
+        let names: Vec<&str> = ps.iter().map(|p| p.display_name()).collect();
+        match names.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    };
+    let guides = |ps: &[&dyn Platform]| {
+        ps.iter()
+            .map(|p| format!("docs/{}.md", p.id()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let ids: Vec<&str> = outcome.accounts.iter().map(|(p, _)| p.id()).collect();
     let _ = writeln!(out);
     let _ = writeln!(out, "Doing it for real:");
+    if !registered.is_empty() {
+        let _ = writeln!(
+            out,
+            "  1. Register an app with {}{} and note its client id and secret: {}.",
+            if registered.len() > 1 { "each of " } else { "" },
+            names(&registered),
+            guides(&registered)
+        );
+    }
+    if !public.is_empty() {
+        let step = if registered.is_empty() {
+            "  1. "
+        } else {
+            "     "
+        };
+        let _ = writeln!(
+            out,
+            "{step}{} {} no app of your own: you sign in with your account ({}).",
+            names(&public),
+            if public.len() == 1 { "needs" } else { "need" },
+            guides(&public)
+        );
+    }
+    let secrets = if registered.is_empty() {
+        ""
+    } else {
+        " and export the client secrets"
+    };
     let _ = writeln!(
         out,
-        "  1. Register an app with each platform and note its client id and secret: {}.",
-        guides.join(", ")
-    );
-    let _ = writeln!(
-        out,
-        "  2. Write ~/.config/keryx/config.yaml (every key: docs/configuration.md) and export \
-         the client secrets."
+        "  2. Write ~/.config/keryx/config.yaml (every key: docs/configuration.md){secrets}."
     );
     let _ = writeln!(
         out,

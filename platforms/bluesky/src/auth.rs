@@ -16,7 +16,11 @@ use crate::xrpc::{SessionReply, classify, decode, unix_now};
 use crate::{APP_PASSWORD_ENV, PLATFORM};
 
 /// The secret the app password is kept under.
-pub const APP_PASSWORD_SECRET: &str = "bluesky/app_password";
+/// The secret the app password is kept under, per account (`bluesky/app_password` for the
+/// default one).
+pub fn app_password_secret(ctx: &Context) -> String {
+    ctx.account_secret(PLATFORM, "app_password")
+}
 
 /// What kind of session is stored (`TokenSet.extra["kind"]`).
 pub const KIND_APP_PASSWORD: &str = "app-password";
@@ -51,7 +55,7 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         ))
         .with_hint("check platforms.bluesky.handle"));
     }
-    ctx.secrets.set(APP_PASSWORD_SECRET, &password)?;
+    ctx.secrets.set(&app_password_secret(ctx), &password)?;
     let set = token_set(&session, &identity);
     ctx.tokens(PLATFORM).save_new(&set)?;
     ctx.enable(PLATFORM)?;
@@ -82,7 +86,7 @@ fn app_password(ctx: &Context, config: &BlueskyConfig) -> Result<Secret> {
     {
         return Ok(Secret::new(value.trim()));
     }
-    if let Some(stored) = ctx.secrets.get(APP_PASSWORD_SECRET)?
+    if let Some(stored) = ctx.secrets.get(&app_password_secret(ctx))?
         && !stored.is_empty()
     {
         return Ok(stored);

@@ -3,8 +3,10 @@
 //! A post is an `app.bsky.feed.post` record in the user's repository on their PDS (personal
 //! data server), embedding a video blob (`app.bsky.embed.video`). keryx:
 //! - resolves the handle to a DID and the DID to its PDS ([`identity`]);
-//! - signs in with an app password (`com.atproto.server.createSession`), keeping the rotating
-//!   refresh token with core's `TokenStore` ([`auth`], [`xrpc`]);
+//! - signs in with OAuth as a native loopback client ([`login`], [`oauth`], [`dpop`]), asking for
+//!   the minimal granular scopes where the server takes them ([`scope`]), or with an app password
+//!   (`com.atproto.server.createSession`, [`auth`]), keeping the rotating refresh token with
+//!   core's `TokenStore` ([`xrpc`]); `--remove` revokes either kind at Bluesky ([`revoke`]);
 //! - checks the post before a byte is sent: MP4 only, the PDS's blob limit, text within 300
 //!   graphemes with hashtag facets at UTF-8 byte offsets ([`text`], [`publish`]);
 //! - uploads the video through core's upload engine, to Bluesky's video service by default
@@ -27,6 +29,8 @@ pub mod identity;
 pub mod login;
 pub mod oauth;
 pub mod publish;
+pub mod revoke;
+pub mod scope;
 pub mod text;
 pub mod tid;
 pub mod video;
@@ -35,9 +39,10 @@ pub mod xrpc;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use keryx_core::tokens::TokenSet;
 use keryx_core::{
     AuthOptions, AuthReport, Context, Emulator, Metadata, Platform, PlatformStatus, PostOption,
-    PreparedPost, Registration, Result, VideoFile,
+    PreparedPost, Registration, Result, Revocation, VideoFile,
 };
 
 pub use config::BlueskyConfig;
@@ -96,6 +101,11 @@ impl Platform for Bluesky {
         true
     }
 
+    /// A public OAuth client (the loopback `client_id`) or an app password: nothing to register.
+    fn needs_registered_app(&self) -> bool {
+        false
+    }
+
     fn check_config(&self, ctx: &Context) -> Result<()> {
         BlueskyConfig::load(ctx).map(|_| ())
     }
@@ -140,6 +150,12 @@ impl Platform for Bluesky {
 
     async fn authorize(&self, ctx: &Context, options: &AuthOptions) -> Result<AuthReport> {
         auth::authorize(ctx, options).await
+    }
+
+    /// OAuth sessions at the authorization server's revocation endpoint, app-password sessions
+    /// with `deleteSession` ([`revoke`]).
+    async fn revoke(&self, ctx: &Context, tokens: &TokenSet) -> Result<Revocation> {
+        revoke::revoke(ctx, tokens).await
     }
 
     async fn prepare(

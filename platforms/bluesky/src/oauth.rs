@@ -3,9 +3,6 @@
 //! nonce handshake), the authorize URL, and the code exchange with its checks. Every request goes
 //! through core's `http::exchange` (timeouts, retries); a `use_dpop_nonce` answer keeps the new
 //! nonce and is retried like any transient failure.
-//!
-//! Not wired into `keryx auth bluesky` yet: core's `oauth::obtain_code` builds the authorize
-//! URL synchronously, and a PAR (which needs the listener's port) is an HTTP request.
 
 use serde::Deserialize;
 
@@ -16,8 +13,6 @@ use crate::config::join;
 use crate::dpop::{DpopKey, Nonces};
 use crate::xrpc::{ErrorBody, decode};
 
-/// What keryx asks for where granular scopes are not offered: what an app password grants.
-pub const FALLBACK_SCOPE: &str = "atproto transition:generic";
 /// The redirect URI registered in the client_id: no port, so any ephemeral port matches and the
 /// client_id stays the same for later refreshes.
 pub const REGISTERED_REDIRECT: &str = "http://127.0.0.1/callback";
@@ -138,6 +133,19 @@ pub async fn dpop_form(
     nonces: &Nonces,
     form: &[(&str, &str)],
 ) -> Result<Reply> {
+    dpop_form_accepting(ctx, what, url, key, nonces, form, |_| false).await
+}
+
+/// [`dpop_form`], handing back the refusals `accept` picks instead of failing with them.
+async fn dpop_form_accepting(
+    ctx: &Context,
+    what: &str,
+    url: &str,
+    key: &DpopKey,
+    nonces: &Nonces,
+    form: &[(&str, &str)],
+    accept: impl Fn(&ErrorBody) -> bool,
+) -> Result<Reply> {
     exchange(
         &Policy::from_env(),
         what,
@@ -147,11 +155,15 @@ pub async fn dpop_form(
         },
         |reply| {
             nonces.take_from(url, &reply.headers);
-            if ErrorBody::parse(&reply.body).error == "use_dpop_nonce" {
+            let body = ErrorBody::parse(&reply.body);
+            if body.error == "use_dpop_nonce" {
                 return Verdict::Transient {
                     retry_after: Some(std::time::Duration::ZERO),
                     error: oauth_error(reply),
                 };
+            }
+            if !reply.status.is_success() && accept(&body) {
+                return Verdict::Ok;
             }
             plain(reply)
         },
@@ -165,8 +177,16 @@ pub struct Pushed {
     pub authorize_url: String,
 }
 
+/// What a PAR achieved.
+pub enum Push {
+    Pushed(Pushed),
+    /// `invalid_scope`: the server does not take this scope (its description).
+    ScopeRefused(String),
+}
+
 /// PAR: the request's parameters go to the server, the browser gets only `client_id` and
-/// `request_uri`.
+/// `request_uri`. An `invalid_scope` refusal is handed back, for the caller to fall back on
+/// other scopes.
 #[allow(clippy::too_many_arguments)]
 pub async fn push(
     ctx: &Context,
@@ -179,7 +199,7 @@ pub async fn push(
     state: &str,
     verifier: &Secret,
     login_hint: Option<&str>,
-) -> Result<Pushed> {
+) -> Result<Push> {
     #[derive(Deserialize)]
     struct Answer {
         request_uri: String,
@@ -197,24 +217,30 @@ pub async fn push(
     if let Some(hint) = login_hint {
         form.push(("login_hint", hint));
     }
-    let reply = dpop_form(
+    let reply = dpop_form_accepting(
         ctx,
         "Bluesky (PAR)",
         &metadata.pushed_authorization_request_endpoint,
         key,
         nonces,
         &form,
+        |body| body.error == "invalid_scope",
     )
     .await?;
+    if !reply.status.is_success() {
+        return Ok(Push::ScopeRefused(
+            ErrorBody::parse(&reply.body).text().to_string(),
+        ));
+    }
     let answer: Answer = decode(&reply, "PAR")?;
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", client_id)
         .append_pair("request_uri", &answer.request_uri)
         .finish();
-    Ok(Pushed {
+    Ok(Push::Pushed(Pushed {
         authorize_url: format!("{}?{query}", metadata.authorization_endpoint),
         request_uri: answer.request_uri,
-    })
+    }))
 }
 
 /// The token endpoint's answer.
@@ -229,7 +255,7 @@ pub struct Tokens {
 }
 
 /// Checks the callback's `iss` and exchanges the code; the session must be DPoP-bound, hold
-/// `atproto` and the scopes keryx needs, and belong to `did`.
+/// `atproto`, and belong to `did` (whether it holds what a post needs is the caller's check).
 #[allow(clippy::too_many_arguments)]
 pub async fn exchange_code(
     ctx: &Context,
@@ -242,7 +268,6 @@ pub async fn exchange_code(
     verifier: &Secret,
     iss: Option<&str>,
     did: &str,
-    needed_scope: &str,
 ) -> Result<Tokens> {
     if iss.map(|i| i.trim_end_matches('/')) != Some(metadata.issuer.trim_end_matches('/')) {
         return Err(Error::input(format!(
@@ -275,15 +300,15 @@ pub async fn exchange_code(
             tokens.token_type
         )));
     }
-    let granted: Vec<&str> = tokens.scope.split_whitespace().collect();
-    if let Some(missing) = needed_scope
+    if !tokens
+        .scope
         .split_whitespace()
-        .find(|s| !granted.contains(s))
+        .any(|s| s == crate::scope::ATPROTO)
     {
-        return Err(Error::input(format!(
-            "the authorisation was approved without the scope `{missing}` keryx needs to post"
-        ))
-        .with_hint("run `keryx auth bluesky` again and approve every permission"));
+        return Err(Error::platform(format!(
+            "Bluesky granted `{}`, without the `atproto` scope every atproto session has",
+            tokens.scope
+        )));
     }
     if tokens.sub != did {
         return Err(Error::input(format!(

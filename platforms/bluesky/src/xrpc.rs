@@ -60,6 +60,14 @@ pub fn xrpc_error(status: reqwest::StatusCode, body: &[u8]) -> Error {
             )
             .with_hint(REAUTH_HINT)
         }
+        // A granular grant without what this call needs (the message names the scope).
+        (_, "ScopeMissingError") => Error::authorisation(
+            Cause::AuthorisationRefused,
+            format!("Bluesky refused the call: keryx's sign-in was not granted the permission it needs ({message})"),
+        )
+        .with_hint(
+            "run `keryx auth bluesky` again and approve every permission keryx asks for, or use `keryx auth bluesky --app-password`",
+        ),
         (_, "AuthenticationRequired") => Error::authorisation(
             Cause::AuthorisationRefused,
             format!("Bluesky refused the sign-in ({message})"),

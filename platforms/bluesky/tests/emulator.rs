@@ -314,3 +314,60 @@ async fn create_record_checks_the_lexicon() {
         .unwrap();
     assert_eq!(record["value"]["text"], "é".repeat(300));
 }
+
+/// `deleteSession` as observed on PDS 0.5.35: only the refresh JWT (an access JWT or garbage:
+/// `Token could not be verified`), 200 with no body also the second time, the refresh dead
+/// afterwards while the access JWT works until it expires.
+#[tokio::test]
+async fn delete_session_ends_the_refresh_token_only() {
+    let pds = Pds::start().await;
+    let session = pds.session().await;
+    let (access, refresh) = (
+        session["accessJwt"].as_str().unwrap().to_string(),
+        session["refreshJwt"].as_str().unwrap().to_string(),
+    );
+    let delete = |token: Option<&str>| {
+        let mut request = pds.http.post(pds.url("com.atproto.server.deleteSession"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let reply = request.send().await.unwrap();
+            let status = reply.status().as_u16();
+            (status, reply.text().await.unwrap())
+        }
+    };
+    assert_eq!(
+        delete(None).await,
+        (
+            401,
+            json!({"error": "AuthMissing", "message": "Authentication Required"}).to_string()
+        )
+    );
+    let unverified =
+        json!({"error": "InvalidToken", "message": "Token could not be verified"}).to_string();
+    assert_eq!(delete(Some(&access)).await, (400, unverified.clone()));
+    assert_eq!(delete(Some("abc")).await, (400, unverified));
+    assert_eq!(delete(Some(&refresh)).await, (200, String::new()));
+    assert_eq!(delete(Some(&refresh)).await, (200, String::new()));
+    let refreshed = pds
+        .http
+        .post(pds.url("com.atproto.server.refreshSession"))
+        .bearer_auth(&refresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 400);
+    assert_eq!(
+        refreshed.json::<Value>().await.unwrap(),
+        json!({"error": "ExpiredToken", "message": "Token has been revoked"})
+    );
+    let still = pds
+        .http
+        .get(pds.url("com.atproto.server.getSession"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), 200);
+}

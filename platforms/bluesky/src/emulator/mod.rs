@@ -13,7 +13,14 @@
 //! `rate_limited` (every authenticated call answers 429 `RateLimitExceeded`), `access_ttl_secs`
 //! (7200); `video_service_pds` (the video service fake stores videos on that PDS, e.g. the real
 //! one, instead of this one), `video_jobs_fail` (jobs end `JOB_STATE_FAILED`),
-//! `video_service_unavailable` (the video service answers 503), `video_file_limit`.
+//! `video_service_unavailable` (the video service answers 503), `video_file_limit`;
+//! `granular_scopes` (`unlisted`, the default and PDS 0.5.35's behaviour: granular scopes taken
+//! and enforced but not in `scopes_supported`; `listed`; `unsupported`: PAR refuses them with
+//! `invalid_scope`), `consent_scope` (the consent approves only these of the requested scopes).
+//!
+//! OAuth sessions are scope-checked at every endpoint that needs a permission ([`scopes`]:
+//! 403 `ScopeMissingError` naming the scope). Sessions end by `/oauth/revoke` (RFC 7009,
+//! DPoP-bound) and `com.atproto.server.deleteSession` (app passwords, the refresh JWT).
 //!
 //! [`video`] is the video service of reference §4.2, served under `/video`.
 
@@ -21,6 +28,7 @@
 
 pub mod lexicon;
 mod oauth;
+mod scopes;
 pub mod video;
 mod xrpc;
 
@@ -65,6 +73,8 @@ struct Knobs {
     video_jobs_fail: Option<bool>,
     video_service_unavailable: Option<bool>,
     video_file_limit: Option<u64>,
+    granular_scopes: Option<oauth::Granular>,
+    consent_scope: Option<String>,
 }
 
 struct Settings {
@@ -103,6 +113,8 @@ struct Counters {
     upload_requests: u64,
     bytes_received: u64,
     create_record_requests: u64,
+    revocations: u64,
+    sessions_deleted: u64,
 }
 
 struct Inner {
@@ -191,6 +203,11 @@ impl Emulator for BlueskyEmulator {
             .route("/oauth/par", post(oauth::par))
             .route("/oauth/authorize", get(oauth::authorize))
             .route("/oauth/token", post(oauth::token))
+            .route("/oauth/revoke", post(oauth::revoke))
+            .route(
+                "/xrpc/com.atproto.server.deleteSession",
+                post(xrpc::delete_session),
+            )
             .route(
                 "/xrpc/com.atproto.identity.resolveHandle",
                 get(xrpc::resolve_handle),
@@ -286,6 +303,12 @@ impl Emulator for BlueskyEmulator {
         if let Some(v) = knobs.video_file_limit {
             inner.video.file_limit = Some(v);
         }
+        if let Some(v) = knobs.granular_scopes {
+            inner.oauth.granular = v;
+        }
+        if let Some(v) = knobs.consent_scope {
+            inner.oauth.consent_scope = Some(v);
+        }
         if let Some(v) = knobs.deny_authorization {
             inner.oauth.deny = v;
         }
@@ -312,7 +335,7 @@ impl Emulator for BlueskyEmulator {
     }
 
     fn secret_name(&self) -> String {
-        crate::auth::APP_PASSWORD_SECRET.into()
+        "bluesky/app_password".into()
     }
 
     fn stats(&self) -> serde_json::Value {
@@ -337,6 +360,8 @@ impl Emulator for BlueskyEmulator {
             "upload_requests": c.upload_requests,
             "bytes_received": c.bytes_received,
             "create_record_requests": c.create_record_requests,
+            "revocations": c.revocations,
+            "sessions_deleted": c.sessions_deleted,
             "video_uploads": inner.video.uploads,
             "video_jobs": inner.video.jobs.len(),
             "blobs": blobs,

@@ -31,8 +31,28 @@ pub(super) struct OauthState {
     access: HashMap<String, (u64, String)>,
     refresh: HashMap<String, RefreshGrant>,
     dead: HashSet<u64>,
+    /// session → its granted scope
+    scopes: HashMap<u64, String>,
     next_session: u64,
     pub deny: bool,
+    pub granular: Granular,
+    /// The consent approves only these of the requested scopes (a person narrowing the grant,
+    /// like the harness's `oauth-consent.mjs --scope`).
+    pub consent_scope: Option<String>,
+}
+
+/// Whether the emulated authorization server takes granular scopes (`repo:`, `blob:`, `rpc:`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Granular {
+    /// As PDS 0.5.35: takes and enforces them, but `scopes_supported` lists only `atproto` and
+    /// `transition:*` (granular scopes are dynamic and cannot be enumerated).
+    #[default]
+    Unlisted,
+    /// Takes them, and `scopes_supported` names the resources.
+    Listed,
+    /// An older server: PAR refuses them with `invalid_scope`.
+    Unsupported,
 }
 
 #[derive(Clone)]
@@ -70,6 +90,12 @@ impl OauthState {
     pub fn access_did(&self, token: &str) -> Option<(&str, &str)> {
         let (session, jkt) = self.access.get(token)?;
         (!self.dead.contains(session)).then_some((DID, jkt.as_str()))
+    }
+
+    /// The scope granted to the session of a live access token.
+    pub fn access_scope(&self, token: &str) -> Option<&str> {
+        let (session, _) = self.access.get(token)?;
+        self.scopes.get(session).map(String::as_str)
     }
 }
 
@@ -205,6 +231,15 @@ pub(super) async fn protected_resource(State(app): State<App>) -> Response {
 
 pub(super) async fn authorization_server(State(app): State<App>) -> Response {
     let b = &app.base;
+    let mut scopes = vec![
+        "atproto",
+        "transition:email",
+        "transition:generic",
+        "transition:chat.bsky",
+    ];
+    if app.lock().oauth.granular == Granular::Listed {
+        scopes.extend(["repo", "blob", "rpc", "account", "identity", "include"]);
+    }
     axum::Json(json!({
         "issuer": b.as_ref(),
         "pushed_authorization_request_endpoint": format!("{b}/oauth/par"),
@@ -216,7 +251,7 @@ pub(super) async fn authorization_server(State(app): State<App>) -> Response {
         "dpop_signing_alg_values_supported": ["ES256"],
         "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
         "response_modes_supported": ["query", "fragment", "form_post"],
-        "scopes_supported": ["atproto", "transition:email", "transition:generic", "transition:chat.bsky"],
+        "scopes_supported": scopes,
         "authorization_response_iss_parameter_supported": true,
         "client_id_metadata_document_supported": true,
     }))
@@ -331,6 +366,15 @@ pub(super) async fn par(
     if !scope.split_whitespace().any(|s| s == "atproto") {
         return bad("invalid_scope", "The \"atproto\" scope is required");
     }
+    if inner.oauth.granular == Granular::Unsupported
+        && let Some(s) = scope
+            .split_whitespace()
+            .find(|s| *s != "atproto" && !s.starts_with("transition:"))
+    {
+        // No server at hand gives this answer: the shape is `invalid_scope` like every scope
+        // refusal at PAR (reference §6), the description keryx's own.
+        return bad("invalid_scope", &format!("Scope \"{s}\" is not supported"));
+    }
     let request_uri = format!(
         "urn:ietf:params:oauth:request_uri:req-{}",
         hex::encode(rand::random::<[u8; 16]>())
@@ -394,7 +438,18 @@ pub(super) async fn authorize(
         } else {
             let code = format!("cod-{}", hex::encode(rand::random::<[u8; 32]>()));
             pairs.append_pair("code", &code);
-            inner.oauth.codes.insert(code, pushed.clone());
+            let mut approved = pushed.clone();
+            approved.scope = super::scopes::grantable(&approved.scope);
+            // The consent may narrow the scope, never widen it.
+            if let Some(only) = &inner.oauth.consent_scope {
+                approved.scope = approved
+                    .scope
+                    .split_whitespace()
+                    .filter(|s| only.split_whitespace().any(|o| o == *s))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+            }
+            inner.oauth.codes.insert(code, approved);
         }
     }
     (
@@ -484,6 +539,7 @@ pub(super) async fn token(
     let access = format!("oat-{}", hex::encode(rand::random::<[u8; 32]>()));
     let refresh = format!("ref-{}", hex::encode(rand::random::<[u8; 32]>()));
     o.access.insert(access.clone(), (session, jkt.clone()));
+    o.scopes.insert(session, scope.clone());
     o.refresh.insert(
         refresh.clone(),
         RefreshGrant {
@@ -506,5 +562,67 @@ pub(super) async fn token(
         header::CACHE_CONTROL,
         "no-store".parse().expect("a header value"),
     );
+    r
+}
+
+/// RFC 7009 revocation, as `@atproto/oauth-provider` 0.22.9 (observed, and its router read):
+/// the form must hold `client_id` and `token` (else 400 `invalid_request`); a `DPoP` header, when
+/// there is one, must be a valid proof with the current nonce; then the token is looked up among
+/// refresh and access tokens and its whole session ended — but only when it was issued to this
+/// client and the proof is by the session's key. Every other case (unknown token, another
+/// client, no proof, another key) still answers 200 `{}` and ends nothing: RFC 7009 lets the
+/// server keep quiet, so a client cannot tell from the answer, only from the session after.
+pub(super) async fn revoke(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let mut inner = app.lock();
+    let nonce = inner.oauth.nonce.clone();
+    let field = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let request = |m: &str| as_error(StatusCode::BAD_REQUEST, "invalid_request", m, &nonce);
+    let client_id = field("client_id");
+    if client_id.is_empty() {
+        return request(
+            "Client credentials missing: Required at body.client_id; Invalid literal value, expected \"urn:ietf:params:oauth:client-assertion-type:jwt-bearer\" at body.client_assertion_type; Required at body.client_assertion, or Required at body.client_id; Required at body.client_secret, or Required at body.client_id",
+        );
+    }
+    let token = field("token");
+    if token.is_empty() {
+        return request(
+            "Invalid request payload: Required at body.token, or Required at body.token",
+        );
+    }
+    let url = format!("{}/oauth/revoke", app.base);
+    let jkt = if headers.contains_key("dpop") {
+        match check_proof(&mut inner, &headers, "POST", &url, None) {
+            Ok(jkt) => Some(jkt),
+            Err(e) => return refused(&nonce, e),
+        }
+    } else {
+        None
+    };
+    inner.counters.revocations += 1;
+    let o = &mut inner.oauth;
+    let found = match o.refresh.get(&token) {
+        Some(r) => Some((r.session, r.jkt.clone())),
+        None => o
+            .access
+            .get(&token)
+            .map(|(session, jkt)| (*session, jkt.clone())),
+    };
+    if let Some((session, bound)) = found {
+        let issued_to = o
+            .refresh
+            .values()
+            .find(|r| r.session == session)
+            .map(|r| r.client_id.clone());
+        if issued_to.as_deref() == Some(client_id.as_str()) && jkt.as_deref() == Some(&bound) {
+            o.dead.insert(session);
+        }
+    }
+    let mut r = axum::Json(json!({})).into_response();
+    r.headers_mut()
+        .insert("dpop-nonce", nonce.parse().expect("a header value"));
     r
 }

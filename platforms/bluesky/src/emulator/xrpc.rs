@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::scopes;
 use super::{
     APP_PASSWORD, App, Blob, DID, HANDLE, Inner, PASSWORD, REFRESH_GRACE_SECS, REFRESH_TTL_SECS,
     Record, Refresh, SERVICE_DID, lexicon,
@@ -232,6 +233,26 @@ fn authorise(
     Ok(did.clone())
 }
 
+/// The scope granted to the OAuth session of this request's `DPoP` access token; `None` for
+/// app-password sessions, which are not scope-checked. Call after [`authorise`] accepted it.
+fn granted(inner: &Inner, headers: &HeaderMap) -> Option<String> {
+    let token = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("DPoP ")?
+        .trim();
+    inner.oauth.access_scope(token).map(str::to_string)
+}
+
+/// [`scopes::require`] for OAuth sessions.
+fn require(inner: &Inner, headers: &HeaderMap, need: scopes::Need<'_>) -> Result<(), Response> {
+    match granted(inner, headers) {
+        Some(scope) => scopes::require(&scope, need),
+        None => Ok(()),
+    }
+}
+
 pub(super) async fn resolve_handle(Query(q): Params) -> Response {
     match q.get("handle").map(String::as_str) {
         None => invalid("Error: Params must have the property \"handle\""),
@@ -329,6 +350,34 @@ pub(super) async fn refresh_session(State(app): State<App>, headers: HeaderMap) 
     }
 }
 
+/// `deleteSession` with the refresh JWT (observed): 200 with an empty body, also for a token
+/// already revoked; the refresh is dead afterwards (`Token has been revoked`), the access JWT
+/// lives on until it expires; an access JWT or garbage: 400 `Token could not be verified`.
+pub(super) async fn delete_session(State(app): State<App>, headers: HeaderMap) -> Response {
+    let Some(scheme) = bearer(&headers) else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "AuthMissing",
+            "Authentication Required",
+        );
+    };
+    let Some(token) = scheme else {
+        return error(StatusCode::BAD_REQUEST, "InvalidToken", "Malformed token");
+    };
+    let mut inner = app.lock();
+    let verified = inner.verified(&token);
+    let Some(refresh) = verified.and_then(|_| inner.refresh.get_mut(&token)) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidToken",
+            "Token could not be verified",
+        );
+    };
+    refresh.revoked = true;
+    inner.counters.sessions_deleted += 1;
+    StatusCode::OK.into_response()
+}
+
 pub(super) async fn get_session(
     State(app): State<App>,
     method: Method,
@@ -371,6 +420,15 @@ pub(super) async fn upload_blob(
             (inner.settings.blob_limit, false, false)
         } else {
             if let Err(response) = authorise(&mut inner, &headers, &method, &url) {
+                return response;
+            }
+            // The real server checks the permission for the declared encoding.
+            if let Some(mime) = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(';').next().unwrap_or_default().trim().to_string())
+                && let Err(response) = require(&inner, &headers, scopes::Need::Blob { mime: &mime })
+            {
                 return response;
             }
             inner.upload_fault()
@@ -494,6 +552,16 @@ pub(super) async fn create_record(
     let collection = input["collection"].as_str().unwrap_or("").to_string();
     if collection.split('.').count() < 3 {
         return invalid("Input/collection must be a valid NSID");
+    }
+    if let Err(response) = require(
+        &inner,
+        &headers,
+        scopes::Need::Repo {
+            collection: &collection,
+            action: "create",
+        },
+    ) {
+        return response;
     }
     let record = input["record"].clone();
     let validate = input.get("validate").and_then(Value::as_bool) != Some(false);
@@ -694,6 +762,18 @@ pub(super) async fn get_service_auth(
         Err(response) => return response,
     };
     let aud = q.get("aud").map(String::as_str).unwrap_or_default();
+    // Checked before the parameters, as the real server's `authorize` step (lxm default `*`).
+    let lxm_needed = q.get("lxm").map(String::as_str).unwrap_or("*");
+    if let Err(response) = require(
+        &inner,
+        &headers,
+        scopes::Need::Rpc {
+            lxm: lxm_needed,
+            aud,
+        },
+    ) {
+        return response;
+    }
     let valid_did = aud.starts_with("did:")
         && aud.split(':').count() >= 3
         && !aud.contains(char::is_whitespace);
