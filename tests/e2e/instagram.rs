@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::conformance::setup;
+use crate::ffmpeg::Ffmpeg;
 use crate::support::*;
 
 const IG: &str = "instagram";
@@ -229,6 +230,74 @@ fn a_processing_error_says_what_to_do() {
         .expect_stderr("2207082")
         .expect_stderr("ffmpeg");
     assert_eq!(stat(&emulator, "publish_calls"), 0);
+}
+
+#[test]
+fn an_edit_list_gets_a_warning_with_the_remux_that_removes_it() {
+    // B-frames: ffmpeg hides their delay with an edit list, which Meta's spec forbids
+    // (reference §4). keryx warns with the remux, and posts; the remuxed file gets no warning.
+    let Some(ff) = Ffmpeg::find("an_edit_list_gets_a_warning_with_the_remux_that_removes_it")
+    else {
+        return;
+    };
+    let (home, emulator) = authorised();
+    let edited = home.path().join("edited.mp4");
+    let codec = [
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-preset",
+        "veryfast",
+        "-bf",
+        "2",
+        "-g",
+        "10",
+        "-crf",
+        "45",
+        "-movflags",
+        "+faststart",
+    ];
+    ff.video(&edited, "64x48", 5, 4.0, &codec);
+    let edited = edited.to_str().unwrap();
+    let fix = format!("ffmpeg -i {edited} -c copy -movflags +faststart -use_editlist 0 OUT.mp4");
+    let run = home.run(&["post", IG, edited, "--yes", "--dry-run", "--json"]);
+    let plan = run
+        .expect_code(0)
+        .expect_stderr("an edit list")
+        .expect_stderr(&fix)
+        .json();
+    assert_eq!(plan["video"]["edit_list"], true, "{plan}");
+    assert_eq!(plan["video"]["moov_before_mdat"], true, "{plan}");
+    // A warning, not a refusal: the post goes through.
+    home.run(&["post", IG, edited, "--yes"])
+        .expect_code(0)
+        .expect_stderr(&fix);
+    assert_eq!(stat(&emulator, "publish_calls"), 1);
+    // The command it names is the fix.
+    let fixed = home.path().join("fixed.mp4");
+    let remux = [
+        "-i",
+        edited,
+        "-c",
+        "copy",
+        "-movflags",
+        "+faststart",
+        "-use_editlist",
+        "0",
+    ];
+    ff.make(&fixed, &remux);
+    let run = home.run(&[
+        "post",
+        IG,
+        fixed.to_str().unwrap(),
+        "--yes",
+        "--dry-run",
+        "--json",
+    ]);
+    let plan = run.expect_code(0).json();
+    assert_eq!(plan["video"]["edit_list"], false, "{plan}");
+    assert!(!run.stderr.contains("edit list"), "{}", run.stderr);
 }
 
 #[test]

@@ -102,6 +102,34 @@ pub fn caption(metadata: &Metadata) -> Result<String> {
     Ok(caption)
 }
 
+/// Meta requires the index (`moov`) before the media data and no edit lists (reference §4);
+/// a file that breaks either may still be accepted, so keryx warns rather than refuses, and
+/// names the remux (no re-encoding) that fixes both: `-use_editlist 0` only when there is an
+/// edit list, since it shifts timestamps that need not move otherwise.
+pub fn layout_warning(video: &VideoFile) -> Option<String> {
+    let name = video.path.display();
+    let moov_last = video.moov_before_mdat == Some(false);
+    let edited = video.edit_list == Some(true);
+    let (what, flags) = match (moov_last, edited) {
+        (false, false) => return None,
+        (true, false) => (
+            "its index (moov) after the media data",
+            "-movflags +faststart",
+        ),
+        (false, true) => (
+            "an edit list (its start shifted or trimmed, as encoders do to hide B-frame delay or AAC priming)",
+            "-movflags +faststart -use_editlist 0",
+        ),
+        (true, true) => (
+            "its index (moov) after the media data and an edit list",
+            "-movflags +faststart -use_editlist 0",
+        ),
+    };
+    Some(format!(
+        "{name} has {what}; Meta requires files without and may refuse it. Fix it without re-encoding: ffmpeg -i {name} -c copy {flags} OUT.mp4"
+    ))
+}
+
 pub async fn prepare(
     ctx: &Context,
     video: &VideoFile,
@@ -154,10 +182,8 @@ pub async fn prepare(
             .with_hint("crop it (9:16 is recommended)"));
         }
     }
-    if video.moov_before_mdat == Some(false) {
-        ctx.ui.warn(&format!(
-            "{name} has its index (moov) after the media data; Meta requires it first and may refuse the file. Fix it without re-encoding: ffmpeg -i {name} -c copy -movflags +faststart OUT.mp4"
-        ));
+    if let Some(warning) = layout_warning(video) {
+        ctx.ui.warn(&warning);
     }
     let caption = caption(metadata)?;
     let thumb_offset_ms = match metadata.duration(COVER_AT) {
@@ -661,6 +687,7 @@ impl InstagramPost {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn captions_compose_and_count() {
@@ -693,5 +720,40 @@ mod tests {
         assert!(caption(&long).is_err());
         // An @ or # with nothing after it is no tag.
         assert_eq!(count_marked("a @ b # c", '@'), 0);
+    }
+
+    #[test]
+    fn moov_at_the_end_and_edit_lists_get_their_remux() {
+        let mut video = VideoFile::open(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../core/tests/fixtures/landscape_faststart.mp4"
+        )))
+        .unwrap();
+        video.path = "in.mp4".into();
+        let warn = |moov_first, edited| {
+            let mut v = video.clone();
+            v.moov_before_mdat = moov_first;
+            v.edit_list = edited;
+            layout_warning(&v)
+        };
+        assert_eq!(warn(Some(true), Some(false)), None);
+        // WebM (not sent to Instagram) or no media data: nothing known, nothing said.
+        assert_eq!(warn(None, None), None);
+        let moov = warn(Some(false), Some(false)).unwrap();
+        assert!(moov.contains("index (moov)"), "{moov}");
+        assert!(
+            moov.ends_with("ffmpeg -i in.mp4 -c copy -movflags +faststart OUT.mp4"),
+            "{moov}"
+        );
+        for moov_first in [Some(true), Some(false)] {
+            let edits = warn(moov_first, Some(true)).unwrap();
+            assert!(edits.contains("edit list"), "{edits}");
+            assert!(
+                edits.ends_with(
+                    "ffmpeg -i in.mp4 -c copy -movflags +faststart -use_editlist 0 OUT.mp4"
+                ),
+                "{edits}"
+            );
+        }
     }
 }
