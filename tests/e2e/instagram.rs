@@ -334,6 +334,33 @@ fn a_publish_that_failed_but_went_live_is_not_repeated() {
 }
 
 #[test]
+fn a_publish_that_failed_and_did_not_go_live_is_sent_again_once() {
+    // The same post twice, each on a fresh emulator: the first measures where `media_publish`
+    // falls among the Graph requests (second to last; the read-back is last), the second has
+    // exactly that request answer 500 before it publishes anything.
+    let measure = || {
+        let (home, emulator) = authorised();
+        let video = reel(&home, 5, 300_000);
+        (home, emulator, video)
+    };
+    let (home, emulator, video) = measure();
+    home.run(&["post", IG, &video, "--yes"]).expect_code(0);
+    let publish_at = stat(&emulator, "graph_requests") - 1;
+    let (home, emulator, video) = measure();
+    emulator.configure(IG, &format!("fail_graph_with_5xx: [{publish_at}]\n"));
+    let result = home
+        .run(&["post", IG, &video, "--yes", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(result["status"], "PUBLISHED", "{result}");
+    // One publish reached the emulator's publishing (the 500 came first), one post exists,
+    // and the container was checked in between: one Graph request more than unfailed.
+    assert_eq!(stat(&emulator, "publish_calls"), 1);
+    assert_eq!(emulator.stats(IG)["media"]["count"], 1);
+    assert_eq!(stat(&emulator, "graph_requests"), publish_at + 3);
+}
+
+#[test]
 fn kill_9_after_the_upload_then_a_rerun_publishes_exactly_once() {
     let (home, emulator) = authorised();
     emulator.configure(IG, "never_finish: true\n");

@@ -10,8 +10,9 @@ use async_trait::async_trait;
 use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
 
-use keryx_core::http::{Policy, Verdict, exchange};
+use keryx_core::http::Verdict;
 use keryx_core::media::Container as Format;
+use keryx_core::once::{Failure, send_then_verify};
 use keryx_core::poll::Pacer;
 use keryx_core::resume::Checkpoint;
 use keryx_core::session::{Session, Start};
@@ -20,7 +21,7 @@ use keryx_core::upload::Begin;
 use keryx_core::{Context, Error, Metadata, PostReport, PreparedPost, Progress, Result, VideoFile};
 
 use crate::config::InstagramConfig;
-use crate::graph::{FIX_VIDEO, GraphApi, GraphError, TokenKind, decode};
+use crate::graph::{FIX_VIDEO, GraphApi, GraphError, TokenKind, classify, decode};
 use crate::rupload::{Rupload, bytes_held};
 use crate::{COVER_AT, PLATFORM, REELS_ONLY};
 
@@ -530,7 +531,7 @@ impl InstagramPost {
     }
 
     /// `media_publish`, never twice: after a failure in transit the container says whether it
-    /// went live (reference §2.5).
+    /// went live (reference §2.5), through core's [`send_then_verify`].
     async fn publish_and_report(
         &self,
         session: &Session<'_, GraphApi>,
@@ -540,73 +541,66 @@ impl InstagramPost {
         let url = self
             .config
             .graph(&format!("/{}/media_publish", self.ig_user_id));
-        // One attempt per call: core's retries would repeat a publish that may have gone live.
-        let mut once: Policy = session.policy().clone();
-        once.budget = Duration::ZERO;
-        let mut pacer = self.pacer();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let token = session.current();
-            let sent = exchange(
-                &once,
-                "Meta's Graph API (media_publish)",
-                || {
-                    session
-                        .ctx()
-                        .http
-                        .post(&url)
-                        .query(&[("creation_id", upload.container.as_str())])
-                        .bearer_auth(token.expose())
-                },
-                |_| Verdict::Ok,
-            )
-            .await;
-            let failure = match sent {
-                Ok(reply) if reply.status.is_success() => {
-                    #[derive(Deserialize)]
-                    struct Published {
-                        id: String,
-                    }
-                    let published: Published = decode(&reply.body, "publish")?;
-                    return self.finish(session, checkpoint, Some(published.id)).await;
+        let what = "publishing the Reel";
+        let publish = || async {
+            let reply = session
+                .send_once(
+                    what,
+                    |http, token| {
+                        http.post(&url)
+                            .query(&[("creation_id", upload.container.as_str())])
+                            .bearer_auth(token.expose())
+                    },
+                    // Every reply is read below, but a refused token is replaced first.
+                    |reply| match classify(what, reply) {
+                        refused @ Verdict::TokenInvalid(_) => refused,
+                        _ => Verdict::Ok,
+                    },
+                )
+                .await
+                .map_err(Failure::of)?;
+            if reply.status.is_success() {
+                #[derive(Deserialize)]
+                struct Published {
+                    id: String,
                 }
-                Ok(reply) => {
-                    let error = GraphError::parse(&reply.body).unwrap_or_default();
-                    let mapped = error.to_error("publishing the Reel");
-                    let not_ready = error.code == 9007 || error.error_subcode == Some(2207027);
-                    let passing = error.is_transient
-                        || reply.status.is_server_error()
-                        || matches!(error.code, 1 | 2)
-                        || error.error_subcode == Some(2207008);
-                    if error.code == 190 {
-                        session.replace(&token).await?;
-                    } else if !(not_ready || passing) {
-                        if !matches!(error.code, 9 | 4 | 17 | 32 | 613 | 80002) {
-                            checkpoint.clear();
-                        }
-                        return Err(mapped);
-                    }
-                    mapped
-                }
-                Err(e) => e,
-            };
-            // It may be live even so: look before publishing again.
+                let published: Published =
+                    decode(&reply.body, "publish").map_err(Failure::Final)?;
+                return Ok(Some(published.id));
+            }
+            let error = GraphError::parse(&reply.body).unwrap_or_default();
+            let mapped = error.to_error(what);
+            let not_ready = error.code == 9007 || error.error_subcode == Some(2207027);
+            let passing = error.is_transient
+                || reply.status.is_server_error()
+                || matches!(error.code, 1 | 2)
+                || error.error_subcode == Some(2207008);
+            if not_ready || passing {
+                return Err(Failure::Unsure(mapped));
+            }
+            // A rate limit leaves the container worth publishing later; anything else not.
+            if !matches!(error.code, 9 | 4 | 17 | 32 | 613 | 80002) {
+                checkpoint.clear();
+            }
+            Err(Failure::Final(mapped))
+        };
+        // It may be live even so: look before publishing again.
+        let live = || async {
             let status = self.container_status(session, &upload.container).await?;
             match status["status_code"].as_str() {
-                Some("PUBLISHED") => return self.finish(session, checkpoint, None).await,
+                // Live, but the container never names its media: `finish` looks it up.
+                Some("PUBLISHED") => Ok(Some(None)),
                 Some("ERROR") => {
                     checkpoint.clear();
-                    return Err(processing_error(&status));
+                    Err(processing_error(&status))
                 }
-                _ => {}
+                _ => Ok(None),
             }
-            if attempt >= PUBLISH_ATTEMPTS || !pacer.wait().await {
-                return Err(failure.with_note(
-                    "the container was not published; run the same command again to retry",
-                ));
-            }
-        }
+        };
+        let gave_up = "the container was not published; run the same command again to retry";
+        let media =
+            send_then_verify(PUBLISH_ATTEMPTS, &mut self.pacer(), gave_up, publish, live).await?;
+        self.finish(session, checkpoint, media).await
     }
 
     /// The post is live: the media id (looked up when the publish reply did not say), its
