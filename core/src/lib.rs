@@ -8,7 +8,9 @@
 //! - [`removal`]: `keryx auth --remove`: revoke at the platform, then forget.
 //! - [`oauth`]: PKCE, the loopback capture, the pasted-URL fallback and `--code`.
 //! - [`http`] and [`session`]: the shared client, the one retry policy (reply timeout, backoff,
-//!   rate limits, a budget per call) and the authorised session every API call goes through.
+//!   rate limits, a budget per call) and the authorised session every API call goes through;
+//!   [`once`]: a call that must take effect at most once though a failure may have (send,
+//!   and after an unsure failure verify, before sending again).
 //! - [`upload`]: the range-upload engine every upload goes through, and its streaming body;
 //!   [`poll`]: the pace of processing-status polls.
 //! - [`media`]: what a video file is (container, duration, size), read from its header.
@@ -36,6 +38,7 @@ pub mod ledger;
 pub mod media;
 pub mod metadata;
 pub mod oauth;
+pub mod once;
 pub mod options;
 pub mod paths;
 pub mod platform;

@@ -149,6 +149,12 @@ pub struct VideoFile {
     /// `moof` in a fragmented file), which lets a server start processing before the upload
     /// ends. `None` for WebM or without media data.
     pub moov_before_mdat: Option<bool>,
+    /// MP4/MOV: whether a track has an edit list (`elst`) that changes what plays: it shifts
+    /// the start (how ffmpeg hides B-frame delay and AAC priming), pauses, trims, changes speed
+    /// or splices. Meta requires MP4s without edit lists (reference §4); a single edit that
+    /// plays the whole track from its start at normal speed means the same as none, so it
+    /// counts as `false`. `None` for WebM, which has no edit lists.
+    pub edit_list: Option<bool>,
     /// MP4/MOV: samples in `moof`/`mdat` fragments (OBS, DASH/CMAF, `-movflags frag_keyframe`).
     pub fragmented: bool,
 }
@@ -167,6 +173,7 @@ pub(crate) struct Probe {
     pub video_codec: Option<VideoCodec>,
     pub audio_codec: Option<String>,
     pub moov_before_mdat: Option<bool>,
+    pub edit_list: Option<bool>,
     pub fragmented: bool,
 }
 
@@ -292,6 +299,7 @@ impl VideoFile {
             video_codec: probe.video_codec,
             audio_codec: probe.audio_codec,
             moov_before_mdat: probe.moov_before_mdat,
+            edit_list: probe.edit_list,
             fragmented: probe.fragmented,
         })
     }

@@ -229,6 +229,7 @@ mod tests {
             video_codec: None,
             audio_codec: None,
             moov_before_mdat: None,
+            edit_list: None,
             fragmented: false,
         }
     }

@@ -157,8 +157,34 @@ impl<'a, A: Api> Session<'a, A> {
         request: impl Fn(&reqwest::Client, &Secret) -> reqwest::RequestBuilder,
         classify: impl Fn(&Reply) -> Verdict,
     ) -> Result<Reply> {
+        self.send_under(&self.policy, what, request, classify).await
+    }
+
+    /// One attempt of a call that must not be repeated blindly (see [`crate::once`]): a
+    /// transient failure, a rate limit, a timeout or a dropped connection is the result, not
+    /// retried. A refused token is still replaced and the call repeated, since a refused call
+    /// took no effect. A failure becomes a [`crate::once::Failure`] with
+    /// [`crate::once::Failure::of`].
+    pub async fn send_once(
+        &self,
+        what: &str,
+        request: impl Fn(&reqwest::Client, &Secret) -> reqwest::RequestBuilder,
+        classify: impl Fn(&Reply) -> Verdict,
+    ) -> Result<Reply> {
+        let mut once = self.policy.clone();
+        once.budget = std::time::Duration::ZERO;
+        self.send_under(&once, what, request, classify).await
+    }
+
+    async fn send_under(
+        &self,
+        policy: &Policy,
+        what: &str,
+        request: impl Fn(&reqwest::Client, &Secret) -> reqwest::RequestBuilder,
+        classify: impl Fn(&Reply) -> Verdict,
+    ) -> Result<Reply> {
         let label = format!("{} ({what})", self.api.display_name());
-        let mut call = Call::new(&self.policy, &label);
+        let mut call = Call::new(policy, &label);
         let mut swaps = 0;
         // Refused tokens in a row that this process had just refreshed itself.
         let mut own_refused = 0;

@@ -252,6 +252,60 @@ fn edit_lists_shift_and_trim() {
 }
 
 #[test]
+fn edit_lists_meta_objects_to_and_the_remux_that_removes_them() {
+    // What ffmpeg writes by default: no B-frames and no sound gives one edit over the whole
+    // track (nothing changes); B-frames and AAC priming give a shift. The remux that keryx's
+    // Instagram warning names removes both, and moves `moov` first.
+    let Some(ff) = Ffmpeg::find("edit_lists_meta_objects_to_and_the_remux_that_removes_them")
+    else {
+        return;
+    };
+    let dir = Scratch::new();
+    let plain = dir.path("plain.mp4");
+    ff.video(&plain, "64x48", 5, 4.0, X264);
+    let (video, _) = agrees_with_ffprobe(&ff, &plain);
+    assert_eq!(video.edit_list, Some(false));
+    let b_frames = dir.path("bframes.mp4");
+    let codec = [
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-bf", "2", "-g", "10",
+        "-crf", "45",
+    ];
+    ff.video(&b_frames, "64x48", 5, 4.0, &codec);
+    let (video, _) = agrees_with_ffprobe(&ff, &b_frames);
+    assert_eq!(video.edit_list, Some(true));
+    let sound = dir.path("sound.mp4");
+    let mut all = vec!["-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=4"];
+    all.extend_from_slice(&["-f", "lavfi", "-i", "sine=duration=4:sample_rate=8000"]);
+    all.extend_from_slice(X264);
+    all.extend_from_slice(&["-c:a", "aac", "-b:a", "8k"]);
+    ff.make(&sound, &all);
+    let (video, _) = agrees_with_ffprobe(&ff, &sound);
+    assert_eq!(
+        (video.edit_list, video.moov_before_mdat),
+        (Some(true), Some(false))
+    );
+    for input in [&b_frames, &sound] {
+        let fixed = dir.path("fixed.mp4");
+        let remux = [
+            "-i",
+            input.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+        ];
+        ff.make(&fixed, &args(&[&remux, &["-use_editlist", "0"]]));
+        let video = open(&fixed);
+        assert_eq!(
+            (video.edit_list, video.moov_before_mdat),
+            (Some(false), Some(true)),
+            "{}",
+            input.display()
+        );
+    }
+}
+
+#[test]
 fn rotation_in_the_display_matrix() {
     let Some(ff) = Ffmpeg::find("rotation_in_the_display_matrix") else {
         return;

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::conformance::setup;
+use crate::ffmpeg::Ffmpeg;
 use crate::support::*;
 
 const IG: &str = "instagram";
@@ -232,6 +233,74 @@ fn a_processing_error_says_what_to_do() {
 }
 
 #[test]
+fn an_edit_list_gets_a_warning_with_the_remux_that_removes_it() {
+    // B-frames: ffmpeg hides their delay with an edit list, which Meta's spec forbids
+    // (reference §4). keryx warns with the remux, and posts; the remuxed file gets no warning.
+    let Some(ff) = Ffmpeg::find("an_edit_list_gets_a_warning_with_the_remux_that_removes_it")
+    else {
+        return;
+    };
+    let (home, emulator) = authorised();
+    let edited = home.path().join("edited.mp4");
+    let codec = [
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-preset",
+        "veryfast",
+        "-bf",
+        "2",
+        "-g",
+        "10",
+        "-crf",
+        "45",
+        "-movflags",
+        "+faststart",
+    ];
+    ff.video(&edited, "64x48", 5, 4.0, &codec);
+    let edited = edited.to_str().unwrap();
+    let fix = format!("ffmpeg -i {edited} -c copy -movflags +faststart -use_editlist 0 OUT.mp4");
+    let run = home.run(&["post", IG, edited, "--yes", "--dry-run", "--json"]);
+    let plan = run
+        .expect_code(0)
+        .expect_stderr("an edit list")
+        .expect_stderr(&fix)
+        .json();
+    assert_eq!(plan["video"]["edit_list"], true, "{plan}");
+    assert_eq!(plan["video"]["moov_before_mdat"], true, "{plan}");
+    // A warning, not a refusal: the post goes through.
+    home.run(&["post", IG, edited, "--yes"])
+        .expect_code(0)
+        .expect_stderr(&fix);
+    assert_eq!(stat(&emulator, "publish_calls"), 1);
+    // The command it names is the fix.
+    let fixed = home.path().join("fixed.mp4");
+    let remux = [
+        "-i",
+        edited,
+        "-c",
+        "copy",
+        "-movflags",
+        "+faststart",
+        "-use_editlist",
+        "0",
+    ];
+    ff.make(&fixed, &remux);
+    let run = home.run(&[
+        "post",
+        IG,
+        fixed.to_str().unwrap(),
+        "--yes",
+        "--dry-run",
+        "--json",
+    ]);
+    let plan = run.expect_code(0).json();
+    assert_eq!(plan["video"]["edit_list"], false, "{plan}");
+    assert!(!run.stderr.contains("edit list"), "{}", run.stderr);
+}
+
+#[test]
 fn an_exhausted_quota_stops_the_post_in_preflight() {
     let (home, emulator) = authorised();
     emulator.configure(IG, "quota_total: 25\nquota_used: 25\n");
@@ -262,6 +331,33 @@ fn a_publish_that_failed_but_went_live_is_not_repeated() {
     );
     assert_eq!(stat(&emulator, "publish_calls"), 1);
     assert_eq!(emulator.stats(IG)["media"]["count"], 1);
+}
+
+#[test]
+fn a_publish_that_failed_and_did_not_go_live_is_sent_again_once() {
+    // The same post twice, each on a fresh emulator: the first measures where `media_publish`
+    // falls among the Graph requests (second to last; the read-back is last), the second has
+    // exactly that request answer 500 before it publishes anything.
+    let measure = || {
+        let (home, emulator) = authorised();
+        let video = reel(&home, 5, 300_000);
+        (home, emulator, video)
+    };
+    let (home, emulator, video) = measure();
+    home.run(&["post", IG, &video, "--yes"]).expect_code(0);
+    let publish_at = stat(&emulator, "graph_requests") - 1;
+    let (home, emulator, video) = measure();
+    emulator.configure(IG, &format!("fail_graph_with_5xx: [{publish_at}]\n"));
+    let result = home
+        .run(&["post", IG, &video, "--yes", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(result["status"], "PUBLISHED", "{result}");
+    // One publish reached the emulator's publishing (the 500 came first), one post exists,
+    // and the container was checked in between: one Graph request more than unfailed.
+    assert_eq!(stat(&emulator, "publish_calls"), 1);
+    assert_eq!(emulator.stats(IG)["media"]["count"], 1);
+    assert_eq!(stat(&emulator, "graph_requests"), publish_at + 3);
 }
 
 #[test]

@@ -251,6 +251,7 @@ pub(crate) fn video_json(video: &VideoFile) -> serde_json::Value {
         "video_codec": video.video_codec.as_ref().map(|c| c.to_string()),
         "audio_codec": video.audio_codec,
         "moov_before_mdat": video.moov_before_mdat,
+        "edit_list": video.edit_list,
         "fragmented": video.fragmented,
     })
 }

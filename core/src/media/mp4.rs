@@ -73,15 +73,22 @@ struct Track {
     coded_size: Option<(u16, u16)>,
     /// The edit list; `None` without one (or with one too long to be worth reading).
     edits: Option<Vec<Edit>>,
+    /// An `elst` box was there, whether or not its entries could be read.
+    has_elst: bool,
 }
 
 /// One `elst` entry: `segment` in the movie's timescale, `media_time` in the track's (-1 for
-/// an empty edit, a pause before the track starts).
+/// an empty edit, a pause before the track starts), `rate` in 16.16 fixed point (1.0 plays at
+/// normal speed, 0 holds a frame).
 #[derive(Debug, Clone, Copy)]
 struct Edit {
     segment: u64,
     media_time: i64,
+    rate: i32,
 }
+
+/// The 16.16 fixed-point `media_rate` of normal playback.
+const NORMAL_RATE: i32 = 0x0001_0000;
 
 /// Edit lists longer than this are ignored: real ones have one or two entries, and a
 /// presentation spliced from thousands of pieces is not worth a larger read.
@@ -230,6 +237,9 @@ fn finish(
         })?;
 
     let (duration, duration_source) = movie_duration(&movie, scan.as_ref());
+    let edit_list = tracks
+        .iter()
+        .any(|t| edits_presentation(t, movie.timescale));
 
     let coded = video.coded_size.map(|(w, h)| (u32::from(w), u32::from(h)));
     let (mut width, mut height) = (round_fixed(video.width_fx), round_fixed(video.height_fx));
@@ -284,8 +294,50 @@ fn finish(
         video_codec: video.codec.map(|c| codec_from_fourcc(&c)),
         audio_codec,
         moov_before_mdat,
+        edit_list: Some(edit_list),
         fragmented: movie.fragmented,
     })
+}
+
+/// Whether `track`'s edit list makes it play otherwise than its samples say, which is what
+/// matters to a service that, like Meta (reference §4: "no edit lists"), ignores or refuses
+/// edit lists: a shift (ffmpeg's usual hiding of B-frame delay or AAC priming), a pause (an
+/// empty edit), a trim, a rate other than 1, or several pieces. A single edit that plays the
+/// whole media from its start at normal speed is what many muxers write by default and means
+/// the same as no edit list, so it is not reported; neither is an empty `elst`. An `elst` that
+/// cannot be read (too long, or no movie timescale to read it with) is reported.
+fn edits_presentation(track: &Track, movie_timescale: u64) -> bool {
+    if !track.has_elst {
+        return false;
+    }
+    let Some(edits) = &track.edits else {
+        return true;
+    };
+    match edits.as_slice() {
+        [] => false,
+        [only] => {
+            if only.media_time != 0 || only.rate != NORMAL_RATE {
+                return true;
+            }
+            // Segment 0 (a fragmented file's "unknown length") or an unknown track length
+            // trims nothing keryx can tell.
+            let media_ticks = track.duration.unwrap_or(0);
+            if only.segment == 0 || media_ticks == 0 || track.timescale == 0 {
+                return false;
+            }
+            // Both lengths in ticks of movie × track timescale, exactly. Each was rounded to
+            // its own timescale: a tick of the coarser one is slack. (Without a movie
+            // timescale the entries were dropped, see `moov`.)
+            let (movie, media) = (
+                u128::from(movie_timescale.max(1)),
+                u128::from(track.timescale),
+            );
+            let segment = u128::from(only.segment) * media;
+            let whole = u128::from(media_ticks) * movie;
+            segment.abs_diff(whole) > movie.max(media)
+        }
+        _ => true,
+    }
 }
 
 /// The movie's duration and where it came from. A file with all its samples in `moov` says
@@ -563,6 +615,7 @@ impl<R: Read + Seek> Walker<'_, '_, R> {
                 b"edts" => {
                     for grandchild in self.children(&child)? {
                         if &grandchild.kind == b"elst" {
+                            track.has_elst = true;
                             let mut buf = [0u8; 8 + MAX_EDITS * 20];
                             track.edits = read_elst(self.payload(&grandchild, &mut buf)?);
                         }
@@ -673,11 +726,13 @@ fn read_elst(p: &[u8]) -> Option<Vec<Edit>> {
                 Edit {
                     segment: be_u64(p, at)?,
                     media_time: be_u64(p, at + 8)? as i64,
+                    rate: be_i32(p, at + 16)?,
                 }
             } else {
                 Edit {
                     segment: u64::from(be_u32(p, at)?),
                     media_time: i64::from(be_i32(p, at + 4)?),
+                    rate: be_i32(p, at + 8)?,
                 }
             })
         })

@@ -141,7 +141,54 @@ fn short_boxes_give_unknown_fields_not_panics() {
     let mut bytes = ftyp();
     bytes.extend(mp4_box(b"moov", &moov));
     let (_, probe) = probe(&bytes).unwrap();
-    assert_eq!(probe, Probe::default());
+    // An MP4 without `elst` is known to have no edit list; nothing else is known.
+    let nothing = Probe {
+        edit_list: Some(false),
+        ..Probe::default()
+    };
+    assert_eq!(probe, nothing);
+}
+
+/// `MP4_FASTSTART` with its one `elst` entry (version 0: segment duration in the movie's
+/// 1000 Hz, media time in the track's 10240 Hz, rate 16.16) replaced, and `count` entries
+/// declared.
+fn with_edit(count: u32, segment: u32, media_time: i32, rate: u32) -> Vec<u8> {
+    let mut bytes = MP4_FASTSTART.to_vec();
+    let at = bytes.windows(4).position(|w| w == b"elst").unwrap() + 4;
+    bytes[at + 4..at + 8].copy_from_slice(&count.to_be_bytes());
+    bytes[at + 8..at + 12].copy_from_slice(&segment.to_be_bytes());
+    bytes[at + 12..at + 16].copy_from_slice(&media_time.to_be_bytes());
+    bytes[at + 16..at + 20].copy_from_slice(&rate.to_be_bytes());
+    bytes
+}
+
+fn edit_list(bytes: &[u8]) -> Option<bool> {
+    probe(bytes).unwrap_or_else(|e| panic!("{e:?}")).1.edit_list
+}
+
+#[test]
+fn edit_lists_that_change_what_plays_are_reported() {
+    // ffmpeg's x264 fixtures hide two frames of B-frame delay with a shift: (1000, 2048).
+    assert_eq!(edit_list(MP4), Some(true));
+    assert_eq!(edit_list(MOV), Some(true));
+    assert_eq!(edit_list(&with_edit(1, 1000, 2048, 0x1_0000)), Some(true));
+    // A single edit over the whole second from media time 0 at normal speed changes nothing
+    // (what ffmpeg writes without B-frames), nor does one of "unknown" length.
+    assert_eq!(edit_list(&with_edit(1, 1000, 0, 0x1_0000)), Some(false));
+    assert_eq!(edit_list(&with_edit(1, 0, 0, 0x1_0000)), Some(false));
+    // A millisecond off is rounding: 1 s is 10240 ticks of the track, not a whole ms count.
+    assert_eq!(edit_list(&with_edit(1, 1001, 0, 0x1_0000)), Some(false));
+    // A trim, an empty edit (a pause), a frozen or doubled rate.
+    assert_eq!(edit_list(&with_edit(1, 500, 0, 0x1_0000)), Some(true));
+    assert_eq!(edit_list(&with_edit(1, 1000, -1, 0x1_0000)), Some(true));
+    assert_eq!(edit_list(&with_edit(1, 1000, 0, 0)), Some(true));
+    assert_eq!(edit_list(&with_edit(1, 1000, 0, 0x2_0000)), Some(true));
+    // An empty `elst` is no edit list; one too long to read is reported.
+    assert_eq!(edit_list(&with_edit(0, 1000, 0, 0x1_0000)), Some(false));
+    assert_eq!(edit_list(&with_edit(65, 1000, 0, 0x1_0000)), Some(true));
+    // No `elst` at all, and WebM, which has none.
+    assert_eq!(edit_list(FRAGMENTED), Some(false));
+    assert_eq!(edit_list(WEBM), None);
 }
 
 /// The fixture's `moov`, then one fragment whose `trun` is `trun_payload`.

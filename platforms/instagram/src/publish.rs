@@ -10,8 +10,9 @@ use async_trait::async_trait;
 use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
 
-use keryx_core::http::{Policy, Verdict, exchange};
+use keryx_core::http::Verdict;
 use keryx_core::media::Container as Format;
+use keryx_core::once::{Failure, send_then_verify};
 use keryx_core::poll::Pacer;
 use keryx_core::resume::Checkpoint;
 use keryx_core::session::{Session, Start};
@@ -19,7 +20,7 @@ use keryx_core::upload::Begin;
 use keryx_core::{Context, Error, Metadata, PostReport, PreparedPost, Progress, Result, VideoFile};
 
 use crate::config::InstagramConfig;
-use crate::graph::{FIX_VIDEO, GraphApi, GraphError, TokenKind, decode};
+use crate::graph::{FIX_VIDEO, GraphApi, GraphError, TokenKind, classify, decode};
 use crate::rupload::{Rupload, bytes_held};
 use crate::{COVER_AT, PLATFORM, REELS_ONLY};
 
@@ -101,6 +102,34 @@ pub fn caption(metadata: &Metadata) -> Result<String> {
     Ok(caption)
 }
 
+/// Meta requires the index (`moov`) before the media data and no edit lists (reference §4);
+/// a file that breaks either may still be accepted, so keryx warns rather than refuses, and
+/// names the remux (no re-encoding) that fixes both: `-use_editlist 0` only when there is an
+/// edit list, since it shifts timestamps that need not move otherwise.
+pub fn layout_warning(video: &VideoFile) -> Option<String> {
+    let name = video.path.display();
+    let moov_last = video.moov_before_mdat == Some(false);
+    let edited = video.edit_list == Some(true);
+    let (what, flags) = match (moov_last, edited) {
+        (false, false) => return None,
+        (true, false) => (
+            "its index (moov) after the media data",
+            "-movflags +faststart",
+        ),
+        (false, true) => (
+            "an edit list (its start shifted or trimmed, as encoders do to hide B-frame delay or AAC priming)",
+            "-movflags +faststart -use_editlist 0",
+        ),
+        (true, true) => (
+            "its index (moov) after the media data and an edit list",
+            "-movflags +faststart -use_editlist 0",
+        ),
+    };
+    Some(format!(
+        "{name} has {what}; Meta requires files without and may refuse it. Fix it without re-encoding: ffmpeg -i {name} -c copy {flags} OUT.mp4"
+    ))
+}
+
 pub async fn prepare(
     ctx: &Context,
     video: &VideoFile,
@@ -153,10 +182,8 @@ pub async fn prepare(
             .with_hint("crop it (9:16 is recommended)"));
         }
     }
-    if video.moov_before_mdat == Some(false) {
-        ctx.ui.warn(&format!(
-            "{name} has its index (moov) after the media data; Meta requires it first and may refuse the file. Fix it without re-encoding: ffmpeg -i {name} -c copy -movflags +faststart OUT.mp4"
-        ));
+    if let Some(warning) = layout_warning(video) {
+        ctx.ui.warn(&warning);
     }
     let caption = caption(metadata)?;
     let thumb_offset_ms = match metadata.duration(COVER_AT) {
@@ -503,7 +530,7 @@ impl InstagramPost {
     }
 
     /// `media_publish`, never twice: after a failure in transit the container says whether it
-    /// went live (reference §2.5).
+    /// went live (reference §2.5), through core's [`send_then_verify`].
     async fn publish_and_report(
         &self,
         session: &Session<'_, GraphApi>,
@@ -513,73 +540,66 @@ impl InstagramPost {
         let url = self
             .config
             .graph(&format!("/{}/media_publish", self.ig_user_id));
-        // One attempt per call: core's retries would repeat a publish that may have gone live.
-        let mut once: Policy = session.policy().clone();
-        once.budget = Duration::ZERO;
-        let mut pacer = self.pacer();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let token = session.current();
-            let sent = exchange(
-                &once,
-                "Meta's Graph API (media_publish)",
-                || {
-                    session
-                        .ctx()
-                        .http
-                        .post(&url)
-                        .query(&[("creation_id", upload.container.as_str())])
-                        .bearer_auth(token.expose())
-                },
-                |_| Verdict::Ok,
-            )
-            .await;
-            let failure = match sent {
-                Ok(reply) if reply.status.is_success() => {
-                    #[derive(Deserialize)]
-                    struct Published {
-                        id: String,
-                    }
-                    let published: Published = decode(&reply.body, "publish")?;
-                    return self.finish(session, checkpoint, Some(published.id)).await;
+        let what = "publishing the Reel";
+        let publish = || async {
+            let reply = session
+                .send_once(
+                    what,
+                    |http, token| {
+                        http.post(&url)
+                            .query(&[("creation_id", upload.container.as_str())])
+                            .bearer_auth(token.expose())
+                    },
+                    // Every reply is read below, but a refused token is replaced first.
+                    |reply| match classify(what, reply) {
+                        refused @ Verdict::TokenInvalid(_) => refused,
+                        _ => Verdict::Ok,
+                    },
+                )
+                .await
+                .map_err(Failure::of)?;
+            if reply.status.is_success() {
+                #[derive(Deserialize)]
+                struct Published {
+                    id: String,
                 }
-                Ok(reply) => {
-                    let error = GraphError::parse(&reply.body).unwrap_or_default();
-                    let mapped = error.to_error("publishing the Reel");
-                    let not_ready = error.code == 9007 || error.error_subcode == Some(2207027);
-                    let passing = error.is_transient
-                        || reply.status.is_server_error()
-                        || matches!(error.code, 1 | 2)
-                        || error.error_subcode == Some(2207008);
-                    if error.code == 190 {
-                        session.replace(&token).await?;
-                    } else if !(not_ready || passing) {
-                        if !matches!(error.code, 9 | 4 | 17 | 32 | 613 | 80002) {
-                            checkpoint.clear();
-                        }
-                        return Err(mapped);
-                    }
-                    mapped
-                }
-                Err(e) => e,
-            };
-            // It may be live even so: look before publishing again.
+                let published: Published =
+                    decode(&reply.body, "publish").map_err(Failure::Final)?;
+                return Ok(Some(published.id));
+            }
+            let error = GraphError::parse(&reply.body).unwrap_or_default();
+            let mapped = error.to_error(what);
+            let not_ready = error.code == 9007 || error.error_subcode == Some(2207027);
+            let passing = error.is_transient
+                || reply.status.is_server_error()
+                || matches!(error.code, 1 | 2)
+                || error.error_subcode == Some(2207008);
+            if not_ready || passing {
+                return Err(Failure::Unsure(mapped));
+            }
+            // A rate limit leaves the container worth publishing later; anything else not.
+            if !matches!(error.code, 9 | 4 | 17 | 32 | 613 | 80002) {
+                checkpoint.clear();
+            }
+            Err(Failure::Final(mapped))
+        };
+        // It may be live even so: look before publishing again.
+        let live = || async {
             let status = self.container_status(session, &upload.container).await?;
             match status["status_code"].as_str() {
-                Some("PUBLISHED") => return self.finish(session, checkpoint, None).await,
+                // Live, but the container never names its media: `finish` looks it up.
+                Some("PUBLISHED") => Ok(Some(None)),
                 Some("ERROR") => {
                     checkpoint.clear();
-                    return Err(processing_error(&status));
+                    Err(processing_error(&status))
                 }
-                _ => {}
+                _ => Ok(None),
             }
-            if attempt >= PUBLISH_ATTEMPTS || !pacer.wait().await {
-                return Err(failure.with_note(
-                    "the container was not published; run the same command again to retry",
-                ));
-            }
-        }
+        };
+        let gave_up = "the container was not published; run the same command again to retry";
+        let media =
+            send_then_verify(PUBLISH_ATTEMPTS, &mut self.pacer(), gave_up, publish, live).await?;
+        self.finish(session, checkpoint, media).await
     }
 
     /// The post is live: the media id (looked up when the publish reply did not say), its
@@ -660,6 +680,7 @@ impl InstagramPost {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn captions_compose_and_count() {
@@ -692,5 +713,40 @@ mod tests {
         assert!(caption(&long).is_err());
         // An @ or # with nothing after it is no tag.
         assert_eq!(count_marked("a @ b # c", '@'), 0);
+    }
+
+    #[test]
+    fn moov_at_the_end_and_edit_lists_get_their_remux() {
+        let mut video = VideoFile::open(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../core/tests/fixtures/landscape_faststart.mp4"
+        )))
+        .unwrap();
+        video.path = "in.mp4".into();
+        let warn = |moov_first, edited| {
+            let mut v = video.clone();
+            v.moov_before_mdat = moov_first;
+            v.edit_list = edited;
+            layout_warning(&v)
+        };
+        assert_eq!(warn(Some(true), Some(false)), None);
+        // WebM (not sent to Instagram) or no media data: nothing known, nothing said.
+        assert_eq!(warn(None, None), None);
+        let moov = warn(Some(false), Some(false)).unwrap();
+        assert!(moov.contains("index (moov)"), "{moov}");
+        assert!(
+            moov.ends_with("ffmpeg -i in.mp4 -c copy -movflags +faststart OUT.mp4"),
+            "{moov}"
+        );
+        for moov_first in [Some(true), Some(false)] {
+            let edits = warn(moov_first, Some(true)).unwrap();
+            assert!(edits.contains("edit list"), "{edits}");
+            assert!(
+                edits.ends_with(
+                    "ffmpeg -i in.mp4 -c copy -movflags +faststart -use_editlist 0 OUT.mp4"
+                ),
+                "{edits}"
+            );
+        }
     }
 }

@@ -250,6 +250,7 @@ mod tests {
             video_codec: None,
             audio_codec: None,
             moov_before_mdat: Some(true),
+            edit_list: Some(false),
             fragmented: false,
         }
     }
