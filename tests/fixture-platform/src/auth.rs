@@ -7,7 +7,7 @@ use serde::Deserialize;
 use keryx_core::http::{Policy, Reply, Verdict, exchange, is_transient_status};
 use keryx_core::oauth::{self, AuthRequest, FlowSpec};
 use keryx_core::session::Api;
-use keryx_core::tokens::{TokenReply, TokenSet, TokenStore};
+use keryx_core::tokens::{TokenReply, TokenSet};
 use keryx_core::{AuthOptions, AuthReport, Cause, Context, Error, Result, Secret};
 
 use crate::PLATFORM;
@@ -93,12 +93,12 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         access_token: Some(reply.access_token),
         access_expires_at: reply.expires_in.map(|s| now + s),
         account: Some(account.clone()),
-        subject: None,
+        subject: Some(account.clone()),
         scopes: Vec::new(),
         extra: Default::default(),
     };
-    TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM).save_new(&set)?;
-    keryx_core::config::set_platform_key(ctx.config.path(), PLATFORM, "enabled", "true")?;
+    ctx.tokens(PLATFORM).save_new(&set)?;
+    ctx.enable(PLATFORM)?;
     Ok(AuthReport {
         platform: PLATFORM.into(),
         account,

@@ -29,7 +29,7 @@ impl FixtureConfig {
     /// `Config::section` with the file, line and key.
     pub fn load(ctx: &Context) -> Result<FixtureConfig> {
         let path = ctx.config.path().display();
-        let config: FixtureConfig = ctx.config.section(PLATFORM)?.ok_or_else(|| {
+        let config: FixtureConfig = ctx.section(PLATFORM)?.ok_or_else(|| {
             Error::input(format!("{path}: no `platforms.fixture` section")).with_hint(
                 "add:\nplatforms:\n  fixture:\n    base_url: <the address `keryx emulator` prints>",
             )

@@ -61,7 +61,7 @@
 //!     let config = keryx_core::config::Config::load(&paths.config_file, &["fixture"])?;
 //!     let ui: Arc<dyn keryx_core::Ui> = Arc::new(Browser);
 //!     let secrets = keryx_core::secrets::SecretStore::new(config.secrets_mode(), config.path(), ui.clone());
-//!     Ok(Context { config, paths: paths.clone(), secrets, http: keryx_core::http::client()?, ui })
+//!     Ok(Context::new(config, paths.clone(), secrets, keryx_core::http::client()?, ui))
 //! };
 //! let ctx = context(&paths)?;
 //! let (_, client_secret) = emulator.client_secret();
@@ -78,7 +78,7 @@
 //!     sidecar: Sidecar::Skip,
 //!     flags: keryx_core::Metadata { title: Some("From Rust".into()), ..Default::default() },
 //!     options: Default::default(),
-//!     targets: vec![platform],
+//!     targets: keryx_core::target::enabled(&ctx.config), // every enabled account: here, fixture's one
 //!     skip_posted: true,
 //!     dry_run: false,
 //! };

@@ -9,7 +9,6 @@ use serde_json::json;
 
 use keryx_core::http::is_transient_status;
 use keryx_core::session::{Session, Start};
-use keryx_core::tokens::TokenStore;
 use keryx_core::upload::engine::transport_failure;
 use keryx_core::upload::{Begin, RangeProtocol, RangeReply};
 use keryx_core::{
@@ -71,7 +70,7 @@ pub async fn prepare(
         .with_hint("pass --title"));
     }
     // Credentials: a stored authorisation (the secret store may block: keychain).
-    let store = TokenStore::new(&ctx.secrets, &ctx.paths, PLATFORM);
+    let store = ctx.tokens(PLATFORM);
     let stored = tokio::task::spawn_blocking(move || store.load())
         .await
         .map_err(|e| Error::platform(format!("the token check stopped: {e}")))??;
