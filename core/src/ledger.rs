@@ -547,6 +547,32 @@ mod tests {
         assert_ne!(first.attempt, second.attempt);
     }
 
+    /// A record written before keryx knew accounts is the default account's, so "already
+    /// posted" still holds after the upgrade, and only for that account.
+    #[test]
+    fn records_without_an_account_are_the_default_accounts() {
+        let (_dir, ledger) = ledger();
+        let mut old = serde_json::to_value(Record::started(
+            "f1",
+            Path::new("v"),
+            10,
+            "alpha",
+            "default",
+            None,
+        ))
+        .unwrap();
+        old.as_object_mut().unwrap().remove("account_name");
+        old["result"] = "posted".into();
+        std::fs::create_dir_all(ledger.path().parent().unwrap()).unwrap();
+        std::fs::write(ledger.path(), format!("{old}\n")).unwrap();
+        let history = ledger.read().unwrap();
+        assert!(history.damaged.is_empty());
+        assert!(history.posted("f1", "alpha", "default").is_some());
+        assert!(history.posted("f1", "alpha", "studio").is_none());
+        assert!(!history.has_posted_size("alpha", "studio", 10));
+        assert_eq!(history.records[0].target(), "alpha");
+    }
+
     #[test]
     fn a_cut_last_line_is_skipped_and_the_next_record_starts_a_new_line() {
         let (_dir, ledger) = ledger();

@@ -384,3 +384,89 @@ async fn eight_concurrent_mints_all_succeed_and_leave_one_valid_token() {
         Some("at-9")
     );
 }
+
+/// Each account of a platform has its own secret and lock: while one account refreshes (its
+/// lock held), another account's token is stored at once; the default account keeps the name
+/// a keryx of one account per platform used.
+#[tokio::test]
+async fn accounts_have_their_own_secret_and_lock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let default = token_store(dir.path());
+    let studio = token_store(dir.path())
+        .for_account("studio")
+        .with_lock_timeout(Duration::from_millis(300));
+    assert_eq!(default.secret_name(), "tiktok/token");
+    assert_eq!(studio.secret_name(), "tiktok/studio/token");
+    assert_ne!(default.lock_path(), studio.lock_path());
+    assert_eq!(studio.target(), "tiktok:studio");
+    default.save_new(&stored_set(None)).expect("save default");
+
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let (holding, held) = tokio::sync::oneshot::channel::<()>();
+    let refreshing = {
+        let default = default.clone();
+        tokio::spawn(async move {
+            default
+                .access_token(Need::Mint, |_| async move {
+                    holding.send(()).unwrap();
+                    released.await.unwrap();
+                    Ok(reply("at-default", Some("rt-default")))
+                })
+                .await
+        })
+    };
+    held.await.expect("the default account is refreshing");
+    let mut other = stored_set(None);
+    other.refresh_token = Secret::new("rt-studio");
+    let saving = {
+        let studio = studio.clone();
+        tokio::task::spawn_blocking(move || studio.save_new(&other))
+    };
+    saving
+        .await
+        .unwrap()
+        .expect("another account's lock is free while the default one refreshes");
+    release.send(()).unwrap();
+    refreshing.await.unwrap().expect("refresh");
+    assert_eq!(
+        studio.load().unwrap().unwrap().refresh_token.expose(),
+        "rt-studio"
+    );
+    assert_eq!(
+        default.load().unwrap().unwrap().refresh_token.expose(),
+        "rt-default"
+    );
+    let missing = token_store(dir.path()).for_account("new");
+    let error = missing
+        .access_token(Need::Mint, no_refresh)
+        .await
+        .expect_err("nothing stored");
+    assert_eq!(error.kind(), ErrorKind::Authorisation);
+    assert_eq!(error.hint(), Some("run `keryx auth tiktok --account new`"));
+}
+
+/// The same person (subject) under a second account name is refused and nothing is stored;
+/// the same person re-authorising their own account is fine.
+#[tokio::test]
+async fn one_person_is_stored_under_one_account_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let accounts = vec!["default".to_string(), "studio".to_string()];
+    let default = token_store(dir.path()).with_siblings(accounts.clone());
+    let studio = token_store(dir.path())
+        .for_account("studio")
+        .with_siblings(accounts);
+    let mut alice = stored_set(None);
+    alice.subject = Some("open-id-alice".into());
+    default.save_new(&alice).expect("first");
+    default.save_new(&alice).expect("again, same account");
+    let error = studio.save_new(&alice).expect_err("the same person");
+    assert_eq!(error.kind(), ErrorKind::Input);
+    assert!(
+        error.to_string().contains("already authorised as tiktok"),
+        "{error}"
+    );
+    assert!(studio.load().unwrap().is_none());
+    let mut bob = stored_set(None);
+    bob.subject = Some("open-id-bob".into());
+    studio.save_new(&bob).expect("someone else");
+}
