@@ -451,7 +451,7 @@ impl State {
     /// - `videos`: `{count, items: [{id, channel_id, title, privacy_status,
     ///   requested_privacy_status, upload_status, short, bytes, sha256, thumbnail_bytes}]}`
     /// - `channels`: every account seen, the default first: `[{user, email, channel_id, title,
-    ///   handle, videos, live_refresh_tokens, uploads_today}]` (see `users.rs`)
+    ///   handle, videos, live_refresh_tokens, uploads_today, sessions_open}]` (see `users.rs`)
     /// - `sessions_started`, `sessions_open`: resumable sessions opened / still open
     /// - `upload_puts`: every PUT to a session URI (data, status queries, refused ones);
     ///   `status_queries`: those that were status queries; `put_replies`: PUT counts by status

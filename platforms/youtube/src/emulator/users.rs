@@ -106,6 +106,13 @@ impl State {
                     "videos": self.store.videos.iter().filter(|v| v.user == *user).count(),
                     "live_refresh_tokens": self.live_refresh_tokens(Some(user)),
                     "uploads_today": uploads.get(user).copied().unwrap_or(0),
+                    "sessions_open": self
+                        .store
+                        .sessions
+                        .values()
+                        .filter(|s| s.user == *user && s.final_reply.is_none())
+                        .filter(|s| !self.session_gone(s))
+                        .count(),
                 })
             })
             .collect();
