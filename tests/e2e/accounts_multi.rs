@@ -268,7 +268,7 @@ fn a_revoked_channel_fails_alone_and_after_re_authorising_only_it_is_posted() {
             .contains("keryx auth youtube:shorts"),
         "{results}"
     );
-    assert_eq!(youtube_channels_posted(&emulator), [demo_channel.clone()]);
+    assert_eq!(youtube_channels_posted(&emulator), [demo_channel.as_str()]);
     assert_eq!(tiktok_publishers(&emulator), ["alice", "bob"]);
 
     sign_in(&emulator, "youtube", "alice");
