@@ -317,3 +317,155 @@ fn two_youtube_channels_and_the_same_channel_twice() {
         channel_of(&emulator, "carol")
     );
 }
+
+/// The Bluesky emulator's accounts: (handle, DID, app password).
+fn bluesky_accounts() -> Vec<(&'static str, &'static str, &'static str)> {
+    keryx_bluesky::emulator::accounts::ACCOUNTS
+        .iter()
+        .map(|a| (a.handle, a.did, a.app_password))
+        .collect()
+}
+
+/// Bluesky with the accounts `main` (alice.test) and `second` (bob.test).
+fn two_bluesky_handles() -> (Home, EmulatorProcess) {
+    let mut home = Home::new();
+    let emulator = EmulatorProcess::start(&home);
+    let accounts = "    accounts:\n      main:\n        handle: alice.test\n      second:\n        handle: bob.test\n";
+    configure_for_emulator(&mut home, &emulator, &["bluesky"], accounts);
+    (home, emulator)
+}
+
+/// Texts of the posts in each repo the Bluesky emulator holds, by DID.
+fn bluesky_posts(emulator: &EmulatorProcess) -> Vec<(String, String)> {
+    let mut posts: Vec<(String, String)> = emulator.stats("bluesky")["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["collection"] == "app.bsky.feed.post")
+        .map(|r| {
+            (
+                r["repo"].as_str().unwrap().to_string(),
+                r["value"]["text"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    posts.sort();
+    posts
+}
+
+#[test]
+fn two_bluesky_handles_with_app_passwords_post_to_their_own_repos() {
+    let (mut home, emulator) = two_bluesky_handles();
+    let [(_, alice_did, alice_pw), (_, bob_did, bob_pw)] = bluesky_accounts()[..] else {
+        panic!("the emulator has two accounts");
+    };
+    for (account, password) in [("main", alice_pw), ("second", bob_pw)] {
+        home.set_env("BLUESKY_APP_PASSWORD", password);
+        home.run(&["auth", "bluesky", "--account", account, "--app-password"])
+            .expect_code(0);
+    }
+    assert_eq!(
+        stored(&home, "bluesky/main/token").unwrap()["subject"],
+        alice_did
+    );
+    assert_eq!(
+        stored(&home, "bluesky/second/token").unwrap()["subject"],
+        bob_did
+    );
+
+    let video = video(&home, "reel.mp4", 4, 1080, 1920, 300_000);
+    let run = home.run(&[
+        "post",
+        "all",
+        video.to_str().unwrap(),
+        "--yes",
+        "--json",
+        "--title",
+        "Both handles",
+    ]);
+    run.expect_code(0);
+    let results = run.json();
+    assert_eq!(results.as_array().unwrap().len(), 2, "{results}");
+    for account in ["main", "second"] {
+        assert_eq!(entry(&results, "bluesky", account)["result"], "posted");
+    }
+    // One post in each repo, its video blob in that repo.
+    let posts = bluesky_posts(&emulator);
+    let repos: Vec<&str> = posts.iter().map(|(did, _)| did.as_str()).collect();
+    assert_eq!(
+        repos,
+        sorted(vec![alice_did.into(), bob_did.into()]),
+        "{posts:?}"
+    );
+    let stats = emulator.stats("bluesky");
+    for record in stats["records"].as_array().unwrap() {
+        let cid = &record["value"]["embed"]["video"]["ref"]["$link"];
+        assert!(
+            stats["blobs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|b| b["cid"] == *cid && b["did"] == record["repo"]),
+            "the video of {record} is not in its repo: {stats}"
+        );
+    }
+
+    // Bob's DID under a third account name is refused, and nothing is stored for it.
+    let third = home.config().replace(
+        "      second:\n",
+        "      third:\n        handle: bob.test\n      second:\n",
+    );
+    home.write_config(&third);
+    home.set_env("BLUESKY_APP_PASSWORD", bob_pw);
+    home.run(&["auth", "bluesky", "--account", "third", "--app-password"])
+        .expect_code(2)
+        .expect_stderr("already authorised as bluesky:second");
+    assert!(stored(&home, "bluesky/third/token").is_none());
+    assert_eq!(
+        stored(&home, "bluesky/second/token").unwrap()["subject"],
+        bob_did
+    );
+}
+
+#[test]
+fn two_bluesky_handles_by_oauth_and_the_wrong_person_signing_in() {
+    let (mut home, emulator) = two_bluesky_handles();
+    let [(_, alice_did, _), (_, bob_did, _)] = bluesky_accounts()[..] else {
+        panic!("the emulator has two accounts");
+    };
+    home.set_env("BROWSER", "curl -fsSL -o /dev/null");
+    // The consent page signs in as the handle keryx names (its login_hint).
+    home.run(&["auth", "bluesky", "--account", "main"])
+        .expect_code(0);
+    home.run(&["auth", "bluesky", "--account", "second"])
+        .expect_code(0);
+    assert_eq!(
+        stored(&home, "bluesky/main/token").unwrap()["subject"],
+        alice_did
+    );
+    assert_eq!(
+        stored(&home, "bluesky/second/token").unwrap()["subject"],
+        bob_did
+    );
+    let video = video(&home, "reel.mp4", 4, 1080, 1920, 200_000);
+    let run = home.run(&["post", "all", video.to_str().unwrap(), "--yes", "--json"]);
+    run.expect_code(0);
+    let repos: Vec<String> = bluesky_posts(&emulator)
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect();
+    assert_eq!(repos, sorted(vec![alice_did.into(), bob_did.into()]));
+
+    // Someone signed in as Alice where keryx asked for bob.test: not stored as bob's.
+    let before = stored(&home, "bluesky/second/token").unwrap();
+    emulator.configure("bluesky", "browser_user: alice.test\n");
+    home.run(&["auth", "bluesky", "--account", "second"])
+        .expect_code(2)
+        .expect_stderr(&format!(
+            "the authorisation is for {alice_did}, not {bob_did}"
+        ));
+    assert_eq!(
+        stored(&home, "bluesky/second/token").unwrap()["subject"],
+        before["subject"]
+    );
+}
