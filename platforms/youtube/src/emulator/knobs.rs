@@ -70,7 +70,7 @@ pub(crate) struct Knobs {
     /// The channel's daily upload cap (`uploadLimitExceeded`). Default none (unpublished).
     #[serde(default, deserialize_with = "nullable")]
     channel_upload_cap: Option<Option<u64>>,
-    /// The account has no YouTube channel. Default false.
+    /// No account has a YouTube channel. Default false.
     no_channel: Option<bool>,
     /// What `channels.list?mine=true` answers then: `empty_items` (default) or `signup_required`.
     no_channel_reply: Option<NoChannelReply>,
