@@ -2,6 +2,7 @@
 //! `keryx emulator` in its own process, with a throwaway HOME per test.
 
 mod accounts;
+mod accounts_multi;
 mod bluesky;
 mod bluesky_oauth;
 mod bluesky_scopes;

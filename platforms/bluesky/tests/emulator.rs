@@ -371,3 +371,153 @@ async fn delete_session_ends_the_refresh_token_only() {
         .unwrap();
     assert_eq!(still.status(), 200);
 }
+
+/// Two accounts: each signs in with its own passwords only, writes into its own repo only, and
+/// uses its own blobs only; reads are per repo.
+#[tokio::test]
+async fn each_account_has_its_own_sessions_repo_and_blobs() {
+    use keryx_bluesky::emulator::accounts::ACCOUNTS;
+    let pds = Pds::start().await;
+    let bob = ACCOUNTS[1];
+    let sign_in = |identifier: &'static str, password: &'static str| {
+        let request = pds
+            .http
+            .post(pds.url("com.atproto.server.createSession"))
+            .json(&json!({"identifier": identifier, "password": password}));
+        async move {
+            let reply = request.send().await.unwrap();
+            (
+                reply.status().as_u16(),
+                reply.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    // Alice's app password does not open Bob's account, nor his hers.
+    assert_eq!(sign_in(bob.handle, APP_PASSWORD).await.0, 401);
+    assert_eq!(sign_in(HANDLE, bob.app_password).await.0, 401);
+    let (status, session) = sign_in(bob.handle, bob.app_password).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (session["did"].as_str(), session["handle"].as_str()),
+        (Some(bob.did), Some(bob.handle))
+    );
+    assert_eq!(session["email"], bob.email);
+    let bob_token = session["accessJwt"].as_str().unwrap().to_string();
+    let alice_token = pds.session().await["accessJwt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let who: Value = pds
+        .http
+        .get(pds.url("com.atproto.server.getSession"))
+        .bearer_auth(&bob_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(who["did"], bob.did);
+    let resolved: Value = pds
+        .http
+        .get(pds.url("com.atproto.identity.resolveHandle"))
+        .query(&[("handle", bob.handle)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(resolved["did"], bob.did);
+
+    // The same bytes uploaded by both: one blob in each repo.
+    let bytes = mp4_bytes(1000);
+    let (_, alice_blob) = pds.upload(&alice_token, bytes.clone()).await;
+    // Bob cannot post with a blob only Alice's repo holds...
+    let (status, body) = pds
+        .create(&bob_token, bob.did, post("bob", &alice_blob["blob"]))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("BlobNotFound"))
+    );
+    // ...nor write into her repo, by DID or handle.
+    for repo in [DID, HANDLE] {
+        let (status, body) = pds
+            .create(&bob_token, repo, post("bob", &alice_blob["blob"]))
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("AuthenticationRequired"))
+        );
+    }
+    let (_, bob_blob) = pds.upload(&bob_token, bytes).await;
+    assert_eq!(bob_blob["blob"]["ref"], alice_blob["blob"]["ref"]);
+    let (status, created) = pds
+        .create(&bob_token, bob.handle, post("bob", &bob_blob["blob"]))
+        .await;
+    assert_eq!(status, 200, "{created}");
+    assert!(
+        created["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("at://{}/", bob.did))
+    );
+    let (status, _) = pds
+        .create(&alice_token, HANDLE, post("alice", &alice_blob["blob"]))
+        .await;
+    assert_eq!(status, 200);
+
+    let list = |repo: &'static str| {
+        let request = pds
+            .http
+            .get(pds.url("com.atproto.repo.listRecords"))
+            .query(&[("repo", repo), ("collection", "app.bsky.feed.post")]);
+        async move {
+            let reply: Value = request.send().await.unwrap().json().await.unwrap();
+            reply["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["value"]["text"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list(bob.did).await, ["bob"]);
+    assert_eq!(list(HANDLE).await, ["alice"]);
+    let stats = pds.emulator.stats();
+    let repos: Vec<&str> = stats["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["repo"].as_str().unwrap())
+        .collect();
+    assert_eq!(repos, [bob.did, DID]);
+    assert_eq!(stats["blobs"].as_array().unwrap().len(), 2);
+    // getBlob serves a blob from the repo that holds it only.
+    let cid = bob_blob["blob"]["ref"]["$link"].as_str().unwrap();
+    let get = |did: &'static str| {
+        pds.http
+            .get(pds.url("com.atproto.sync.getBlob"))
+            .query(&[("did", did), ("cid", cid)])
+            .send()
+    };
+    assert_eq!(get(bob.did).await.unwrap().status(), 200);
+    assert_eq!(
+        get("did:plc:nobodyaaaaaaaaaaaaaaaaaa")
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn browser_user_names_an_account_of_the_pds() {
+    let pds = Pds::start().await;
+    let knob = |yaml: &str| pds.emulator.configure(&serde_yaml::from_str(yaml).unwrap());
+    assert!(knob("browser_user: bob.test").is_ok());
+    assert!(knob("browser_user: null").is_ok());
+    let refused = knob("browser_user: carol.test").unwrap_err();
+    assert!(refused.to_string().contains("carol.test"), "{refused}");
+}

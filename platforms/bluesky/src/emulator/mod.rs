@@ -16,7 +16,12 @@
 //! `video_service_unavailable` (the video service answers 503), `video_file_limit`;
 //! `granular_scopes` (`unlisted`, the default and PDS 0.5.35's behaviour: granular scopes taken
 //! and enforced but not in `scopes_supported`; `listed`; `unsupported`: PAR refuses them with
-//! `invalid_scope`), `consent_scope` (the consent approves only these of the requested scopes).
+//! `invalid_scope`), `consent_scope` (the consent approves only these of the requested scopes),
+//! `browser_user` (the handle the person signs in as at the consent page; default: the
+//! `login_hint`'s account).
+//!
+//! Two accounts live on it ([`accounts::ACCOUNTS`]: `alice.test`, the default, and
+//! `bob.test`), each with its own passwords, sessions, repo and blobs.
 //!
 //! OAuth sessions are scope-checked at every endpoint that needs a permission ([`scopes`]:
 //! 403 `ScopeMissingError` naming the scope). Sessions end by `/oauth/revoke` (RFC 7009,
@@ -26,6 +31,7 @@
 
 #![allow(clippy::result_large_err)]
 
+pub mod accounts;
 pub mod lexicon;
 mod oauth;
 mod scopes;
@@ -43,13 +49,13 @@ use serde_json::json;
 use keryx_core::emulator::{Conformance, Emulator};
 use keryx_core::{Error, Result};
 
-/// The one account of the emulated PDS.
-pub const HANDLE: &str = "alice.test";
-pub const DID: &str = "did:plc:kxemulatoraliceaaaaaaaaa";
+/// The default account of the emulated PDS (the first of [`accounts::ACCOUNTS`]).
+pub const HANDLE: &str = accounts::ACCOUNTS[0].handle;
+pub const DID: &str = accounts::ACCOUNTS[0].did;
 /// Its main password (accepted by createSession like the real server's, never used by keryx).
-pub const PASSWORD: &str = "alice-main-password";
+pub const PASSWORD: &str = accounts::ACCOUNTS[0].password;
 /// Its app password: public on purpose, it opens only this fake.
-pub const APP_PASSWORD: &str = "kery-xemu-lato-r2bs";
+pub const APP_PASSWORD: &str = accounts::ACCOUNTS[0].app_password;
 /// The PDS's own DID (the `aud` of its tokens).
 pub const SERVICE_DID: &str = "did:web:localhost";
 pub const DEFAULT_BLOB_LIMIT: u64 = 104_857_600;
@@ -75,6 +81,19 @@ struct Knobs {
     video_file_limit: Option<u64>,
     granular_scopes: Option<oauth::Granular>,
     consent_scope: Option<String>,
+    /// The handle the person signs in as at the OAuth consent page, whatever the client's
+    /// `login_hint` says; `null`: as the hint says (see `accounts.rs`).
+    #[serde(default, deserialize_with = "nullable")]
+    browser_user: Option<Option<String>>,
+}
+
+/// `Some(None)` for an explicit `null`, `None` when the key is absent.
+fn nullable<'de, D, T>(deserializer: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 struct Settings {
@@ -100,6 +119,8 @@ struct Blob {
 }
 
 struct Record {
+    /// The repo (account DID) it is in.
+    did: String,
     collection: String,
     rkey: String,
     cid: String,
@@ -122,7 +143,8 @@ struct Inner {
     /// access JWT → (did, exp)
     access: HashMap<String, (String, i64)>,
     refresh: HashMap<String, Refresh>,
-    blobs: HashMap<String, Blob>,
+    /// (repo DID, CID) → blob: each account's repo holds its own.
+    blobs: HashMap<(String, String), Blob>,
     records: Vec<Record>,
     counters: Counters,
     /// The last TID handed out, so rkeys grow strictly.
@@ -271,7 +293,23 @@ impl Emulator for BlueskyEmulator {
             serde_yaml::from_value(knobs.clone())
                 .map_err(|e| Error::input(format!("bluesky emulator knobs: {e}")))?
         };
+        let browser_user = match &knobs.browser_user {
+            Some(Some(handle)) => Some(Some(accounts::find(handle).ok_or_else(|| {
+                Error::input(format!(
+                    "bluesky emulator knobs: browser_user: no account {handle:?} on this PDS"
+                ))
+                .with_hint(format!(
+                    "use one of: {}",
+                    accounts::ACCOUNTS.map(|a| a.handle).join(", ")
+                ))
+            })?)),
+            Some(None) => Some(None),
+            None => None,
+        };
         let mut inner = self.lock();
+        if let Some(account) = browser_user {
+            inner.oauth.browser_user = account;
+        }
         let s = &mut inner.settings;
         if let Some(v) = knobs.blob_limit {
             s.blob_limit = v;
@@ -344,15 +382,15 @@ impl Emulator for BlueskyEmulator {
         let blobs: Vec<_> = inner
             .blobs
             .iter()
-            .map(|(cid, b)| {
-                json!({"cid": cid, "mime": b.mime, "size": b.bytes.len(),
+            .map(|((did, cid), b)| {
+                json!({"cid": cid, "did": did, "mime": b.mime, "size": b.bytes.len(),
                        "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&b.bytes))})
             })
             .collect();
         let records: Vec<_> = inner
             .records
             .iter()
-            .map(|r| json!({"collection": r.collection, "rkey": r.rkey, "cid": r.cid, "value": r.value}))
+            .map(|r| json!({"repo": r.did, "collection": r.collection, "rkey": r.rkey, "cid": r.cid, "value": r.value}))
             .collect();
         json!({
             "sessions_created": c.sessions_created,

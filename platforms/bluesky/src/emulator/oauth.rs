@@ -16,7 +16,8 @@ use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use serde_json::{Value, json};
 
-use super::{App, DID, HANDLE, Inner};
+use super::accounts::{self, ACCOUNTS, Account};
+use super::{App, Inner};
 use crate::dpop::sha256_b64;
 
 pub const ACCESS_TTL: i64 = 3599;
@@ -33,6 +34,10 @@ pub(super) struct OauthState {
     dead: HashSet<u64>,
     /// session → its granted scope
     scopes: HashMap<u64, String>,
+    /// session → the DID of the account that signed in
+    dids: HashMap<u64, String>,
+    /// Who signs in at the consent page whatever the `login_hint` (the `browser_user` knob).
+    pub browser_user: Option<&'static Account>,
     next_session: u64,
     pub deny: bool,
     pub granular: Granular,
@@ -63,6 +68,9 @@ struct Pushed {
     state: String,
     challenge: String,
     jkt: String,
+    login_hint: Option<String>,
+    /// The account that signed in at the consent page (set when approved).
+    did: String,
 }
 
 struct RefreshGrant {
@@ -89,7 +97,8 @@ impl OauthState {
     /// The DID a DPoP-bound access token is for, if it is alive and bound to `jkt`.
     pub fn access_did(&self, token: &str) -> Option<(&str, &str)> {
         let (session, jkt) = self.access.get(token)?;
-        (!self.dead.contains(session)).then_some((DID, jkt.as_str()))
+        let did = self.dids.get(session)?;
+        (!self.dead.contains(session)).then_some((did.as_str(), jkt.as_str()))
     }
 
     /// The scope granted to the session of a live access token.
@@ -97,6 +106,25 @@ impl OauthState {
         let (session, _) = self.access.get(token)?;
         self.scopes.get(session).map(String::as_str)
     }
+}
+
+/// A syntactically valid handle (domain-like: two or more dot-separated labels of letters,
+/// digits and `-`) or DID (`did:method:id`), as a `login_hint` must be.
+fn is_handle_or_did(hint: &str) -> bool {
+    if let Some(rest) = hint.strip_prefix("did:") {
+        return rest.split_once(':').is_some_and(|(m, id)| {
+            !m.is_empty() && m.bytes().all(|b| b.is_ascii_lowercase()) && !id.is_empty()
+        }) && !hint.contains(char::is_whitespace);
+    }
+    let labels: Vec<&str> = hint.split('.').collect();
+    hint.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            (1..=63).contains(&l.len())
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
 }
 
 fn as_error(status: StatusCode, code: &str, description: &str, nonce: &str) -> Response {
@@ -375,6 +403,11 @@ pub(super) async fn par(
         // refusal at PAR (reference §6), the description keryx's own.
         return bad("invalid_scope", &format!("Scope \"{s}\" is not supported"));
     }
+    let login_hint = form.get("login_hint").cloned();
+    if let Some(hint) = login_hint.as_deref().filter(|h| !is_handle_or_did(h)) {
+        // Observed answer of the real server (reference §6).
+        return bad("invalid_request", &format!("Invalid login_hint \"{hint}\""));
+    }
     let request_uri = format!(
         "urn:ietf:params:oauth:request_uri:req-{}",
         hex::encode(rand::random::<[u8; 16]>())
@@ -386,6 +419,8 @@ pub(super) async fn par(
         state: field("state"),
         challenge: field("code_challenge"),
         jkt,
+        login_hint,
+        did: String::new(),
     };
     inner.oauth.requests.insert(request_uri.clone(), pushed);
     let mut r = (
@@ -439,6 +474,13 @@ pub(super) async fn authorize(
             let code = format!("cod-{}", hex::encode(rand::random::<[u8; 32]>()));
             pairs.append_pair("code", &code);
             let mut approved = pushed.clone();
+            // The person signs in as the knob says, else as the hint pre-fills the form.
+            let account = inner
+                .oauth
+                .browser_user
+                .or_else(|| pushed.login_hint.as_deref().and_then(accounts::find))
+                .unwrap_or(&ACCOUNTS[0]);
+            approved.did = account.did.to_string();
             approved.scope = super::scopes::grantable(&approved.scope);
             // The consent may narrow the scope, never widen it.
             if let Some(only) = &inner.oauth.consent_scope {
@@ -500,6 +542,7 @@ pub(super) async fn token(
                 return grant("DPoP proof does not match the expected JKT");
             }
             o.next_session += 1;
+            o.dids.insert(o.next_session, pushed.did);
             (o.next_session, pushed.scope)
         }
         "refresh_token" => {
@@ -550,10 +593,10 @@ pub(super) async fn token(
             used: false,
         },
     );
-    let _ = HANDLE;
+    let sub = o.dids.get(&session).cloned().unwrap_or_default();
     let mut r = axum::Json(
         json!({"access_token": access, "token_type": "DPoP", "refresh_token": refresh,
-        "scope": scope, "expires_in": ACCESS_TTL, "sub": DID}),
+        "scope": scope, "expires_in": ACCESS_TTL, "sub": sub}),
     )
     .into_response();
     r.headers_mut()
@@ -625,4 +668,33 @@ pub(super) async fn revoke(
     r.headers_mut()
         .insert("dpop-nonce", nonce.parse().expect("a header value"));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_handle_or_did;
+
+    #[test]
+    fn login_hints_are_handles_or_dids() {
+        for ok in [
+            "alice.test",
+            "bob.bsky.social",
+            "did:plc:kxemulatoraliceaaaaaaaaa",
+            "did:web:example.com",
+        ] {
+            assert!(is_handle_or_did(ok), "{ok}");
+        }
+        for bad in [
+            "not a handle!",
+            "alice",
+            ".test",
+            "a..test",
+            "-a.test",
+            "did:",
+            "did::x",
+            "did:plc:",
+        ] {
+            assert!(!is_handle_or_did(bad), "{bad}");
+        }
+    }
 }

@@ -12,10 +12,10 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::accounts::{self, Account, by_did, is_repo_of};
 use super::scopes;
 use super::{
-    APP_PASSWORD, App, Blob, DID, HANDLE, Inner, PASSWORD, REFRESH_GRACE_SECS, REFRESH_TTL_SECS,
-    Record, Refresh, SERVICE_DID, lexicon,
+    App, Blob, Inner, REFRESH_GRACE_SECS, REFRESH_TTL_SECS, Record, Refresh, SERVICE_DID, lexicon,
 };
 use crate::cid;
 
@@ -107,9 +107,14 @@ impl Inner {
     }
 }
 
-fn session_body(access: &str, refresh: &str) -> Value {
-    json!({"accessJwt": access, "refreshJwt": refresh, "handle": HANDLE, "did": DID,
-           "email": "alice@example.com", "emailConfirmed": false, "active": true})
+fn session_body(account: &Account, access: &str, refresh: &str) -> Value {
+    json!({"accessJwt": access, "refreshJwt": refresh, "handle": account.handle,
+           "did": account.did, "email": account.email, "emailConfirmed": false, "active": true})
+}
+
+/// The account of a DID this PDS issued a token for.
+fn account_of(did: &str) -> &'static Account {
+    by_did(did).unwrap_or(&accounts::ACCOUNTS[0])
 }
 
 fn bearer(headers: &HeaderMap) -> Option<Option<String>> {
@@ -256,7 +261,10 @@ fn require(inner: &Inner, headers: &HeaderMap, need: scopes::Need<'_>) -> Result
 pub(super) async fn resolve_handle(Query(q): Params) -> Response {
     match q.get("handle").map(String::as_str) {
         None => invalid("Error: Params must have the property \"handle\""),
-        Some(HANDLE) => axum::Json(json!({"did": DID})).into_response(),
+        Some(handle) if accounts::find(handle).is_some_and(|a| a.handle == handle) => {
+            let did = accounts::find(handle).map(|a| a.did);
+            axum::Json(json!({ "did": did })).into_response()
+        }
         Some(_) => error(
             StatusCode::BAD_REQUEST,
             "HandleNotFound",
@@ -284,18 +292,20 @@ pub(super) async fn create_session(State(app): State<App>, body: Bytes) -> Respo
     ) else {
         return invalid("Input must have the property \"identifier\" and \"password\"");
     };
-    let known = [HANDLE, DID, "alice@example.com"].contains(&identifier.to_lowercase().as_str());
-    if !known || ![APP_PASSWORD, PASSWORD].contains(&password) {
+    // Each account signs in with its own passwords only.
+    let account =
+        accounts::find(identifier).filter(|a| [a.app_password, a.password].contains(&password));
+    let Some(account) = account else {
         return error(
             StatusCode::UNAUTHORIZED,
             "AuthenticationRequired",
             "Invalid identifier or password",
         );
-    }
+    };
     let mut inner = app.lock();
     inner.counters.sessions_created += 1;
-    let (access, refresh) = inner.issue_pair(DID);
-    axum::Json(session_body(&access, &refresh)).into_response()
+    let (access, refresh) = inner.issue_pair(account.did);
+    axum::Json(session_body(account, &access, &refresh)).into_response()
 }
 
 pub(super) async fn refresh_session(State(app): State<App>, headers: HeaderMap) -> Response {
@@ -333,7 +343,7 @@ pub(super) async fn refresh_session(State(app): State<App>, headers: HeaderMap) 
     match refresh.next.clone() {
         // Within the grace period the used token answers with the same successor.
         Some((access, next, until)) if until > now() => {
-            axum::Json(session_body(&access, &next)).into_response()
+            axum::Json(session_body(account_of(&did), &access, &next)).into_response()
         }
         Some(_) => error(
             StatusCode::BAD_REQUEST,
@@ -345,7 +355,7 @@ pub(super) async fn refresh_session(State(app): State<App>, headers: HeaderMap) 
             if let Some(used) = inner.refresh.get_mut(&token) {
                 used.next = Some((access.clone(), next.clone(), now() + REFRESH_GRACE_SECS));
             }
-            axum::Json(session_body(&access, &next)).into_response()
+            axum::Json(session_body(account_of(&did), &access, &next)).into_response()
         }
     }
 }
@@ -387,11 +397,12 @@ pub(super) async fn get_session(
     let url = format!("{}{}", app.base, uri.path());
     let mut inner = app.lock();
     match authorise(&mut inner, &headers, &method, &url) {
-        Ok(_) => axum::Json(
-            json!({"did": DID, "handle": HANDLE, "email": "alice@example.com",
-            "emailConfirmed": false, "active": true}),
-        )
-        .into_response(),
+        Ok(did) => {
+            let account = account_of(&did);
+            axum::Json(json!({"did": account.did, "handle": account.handle,
+                "email": account.email, "emailConfirmed": false, "active": true}))
+            .into_response()
+        }
         Err(response) => response,
     }
 }
@@ -404,7 +415,7 @@ pub(super) async fn upload_blob(
     body: Body,
 ) -> Response {
     let url = format!("{}{}", app.base, uri.path());
-    let (limit, drop_connection, fail) = {
+    let (limit, drop_connection, fail, owner) = {
         let mut inner = app.lock();
         // The video service stores videos with the user's service token (reference §4.2).
         let service = bearer(&headers)
@@ -412,16 +423,18 @@ pub(super) async fn upload_blob(
             .and_then(|t| inner.verified(&t))
             .filter(|c| c.get("lxm").is_some() || c.get("iss").is_some());
         if let Some(claims) = service {
-            if let Err(response) = check_service_token(&claims, "com.atproto.repo.uploadBlob") {
-                return response;
-            }
+            let owner = match check_service_token(&claims, "com.atproto.repo.uploadBlob") {
+                Ok(did) => did,
+                Err(response) => return response,
+            };
             // The video service storing what keryx sent it: not one of keryx's uploads, so
             // neither counted nor faulted (the knobs number keryx's upload requests).
-            (inner.settings.blob_limit, false, false)
+            (inner.settings.blob_limit, false, false, owner)
         } else {
-            if let Err(response) = authorise(&mut inner, &headers, &method, &url) {
-                return response;
-            }
+            let owner = match authorise(&mut inner, &headers, &method, &url) {
+                Ok(did) => did,
+                Err(response) => return response,
+            };
             // The real server checks the permission for the declared encoding.
             if let Some(mime) = headers
                 .get(header::CONTENT_TYPE)
@@ -431,7 +444,8 @@ pub(super) async fn upload_blob(
             {
                 return response;
             }
-            inner.upload_fault()
+            let (limit, drop_connection, fail) = inner.upload_fault();
+            (limit, drop_connection, fail, owner)
         }
     };
     let Some(content_type) = headers
@@ -499,7 +513,7 @@ pub(super) async fn upload_blob(
     let cid = cid::raw_sha256(&digest);
     let size = bytes.len();
     app.lock().blobs.insert(
-        cid.clone(),
+        (owner, cid.clone()),
         Blob {
             mime: mime.clone(),
             bytes,
@@ -542,7 +556,7 @@ pub(super) async fn create_record(
         }
     }
     let repo = input["repo"].as_str().unwrap_or("");
-    if repo != did && repo != HANDLE {
+    if !is_repo_of(repo, &did) {
         return error(
             StatusCode::UNAUTHORIZED,
             "AuthenticationRequired",
@@ -569,7 +583,8 @@ pub(super) async fn create_record(
         return invalid(&message);
     }
     for blob in lexicon::blob_refs(&record) {
-        if !inner.blobs.contains_key(&blob) {
+        // A blob of another account's repo is not this one's to use.
+        if !inner.blobs.contains_key(&(did.clone(), blob.clone())) {
             return error(
                 StatusCode::BAD_REQUEST,
                 "BlobNotFound",
@@ -590,7 +605,7 @@ pub(super) async fn create_record(
     if inner
         .records
         .iter()
-        .any(|r| r.collection == collection && r.rkey == rkey)
+        .any(|r| r.did == did && r.collection == collection && r.rkey == rkey)
     {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -604,6 +619,7 @@ pub(super) async fn create_record(
     let uri = format!("at://{did}/{collection}/{rkey}");
     let rev = inner.next_tid();
     inner.records.push(Record {
+        did: did.clone(),
         collection,
         rkey,
         cid: record_cid.clone(),
@@ -636,16 +652,17 @@ pub(super) async fn get_record(State(app): State<App>, Query(q): Params) -> Resp
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e,
     };
     let inner = app.lock();
-    let found = (repo == DID || repo == HANDLE)
-        .then(|| {
-            inner
-                .records
-                .iter()
-                .find(|r| r.collection == collection && r.rkey == rkey)
-        })
-        .flatten();
+    let did = accounts::find(repo)
+        .filter(|a| is_repo_of(repo, a.did))
+        .map(|a| a.did);
+    let found = did.and_then(|did| {
+        inner
+            .records
+            .iter()
+            .find(|r| r.did == did && r.collection == collection && r.rkey == rkey)
+    });
     match found {
-        Some(r) => axum::Json(json!({"uri": format!("at://{DID}/{collection}/{rkey}"), "cid": r.cid, "value": r.value}))
+        Some(r) => axum::Json(json!({"uri": format!("at://{}/{collection}/{rkey}", r.did), "cid": r.cid, "value": r.value}))
             .into_response(),
         None => error(
             StatusCode::BAD_REQUEST,
@@ -669,13 +686,16 @@ pub(super) async fn list_records(State(app): State<App>, Query(q): Params) -> Re
     let reverse = q.get("reverse").is_some_and(|r| r == "true");
     let cursor = q.get("cursor");
     let inner = app.lock();
-    if repo != DID && repo != HANDLE {
+    let Some(did) = accounts::find(repo)
+        .filter(|a| is_repo_of(repo, a.did))
+        .map(|a| a.did)
+    else {
         return invalid(&format!("Could not find repo: {repo}"));
-    }
+    };
     let mut records: Vec<&Record> = inner
         .records
         .iter()
-        .filter(|r| r.collection == collection)
+        .filter(|r| r.did == did && r.collection == collection)
         .collect();
     // rkeys are TIDs: their order is time order. Newest first unless `reverse`.
     records.sort_by(|a, b| a.rkey.cmp(&b.rkey));
@@ -688,7 +708,7 @@ pub(super) async fn list_records(State(app): State<App>, Query(q): Params) -> Re
         .take(limit)
         .collect();
     let mut answer = json!({"records": page.iter().map(|r| json!({
-        "uri": format!("at://{DID}/{collection}/{}", r.rkey), "cid": r.cid, "value": r.value
+        "uri": format!("at://{did}/{collection}/{}", r.rkey), "cid": r.cid, "value": r.value
     })).collect::<Vec<_>>()});
     if page.len() == limit
         && let Some(last) = page.last()
@@ -704,7 +724,7 @@ pub(super) async fn get_blob(State(app): State<App>, Query(q): Params) -> Respon
         (Err(e), _) | (_, Err(e)) => return e,
     };
     let inner = app.lock();
-    match inner.blobs.get(cid).filter(|_| did == DID) {
+    match inner.blobs.get(&(did.to_string(), cid.to_string())) {
         Some(blob) => (
             [(header::CONTENT_TYPE, blob.mime.clone())],
             blob.bytes.clone(),
@@ -715,8 +735,9 @@ pub(super) async fn get_blob(State(app): State<App>, Query(q): Params) -> Respon
 }
 
 /// A service token presented to this PDS: audience, method and expiry as the atproto verifier
-/// checks them (`aud=did:web:localhost#atproto_pds` is refused, reference §4.2).
-fn check_service_token(claims: &Value, lxm: &str) -> Result<(), Response> {
+/// checks them (`aud=did:web:localhost#atproto_pds` is refused, reference §4.2). Returns the
+/// issuer, an account of this PDS.
+fn check_service_token(claims: &Value, lxm: &str) -> Result<String, Response> {
     let field = |k: &str| claims.get(k).and_then(Value::as_str).unwrap_or_default();
     if field("aud") != SERVICE_DID {
         return Err(error(
@@ -728,14 +749,14 @@ fn check_service_token(claims: &Value, lxm: &str) -> Result<(), Response> {
     if claims.get("exp").and_then(Value::as_i64).unwrap_or(0) <= now() {
         return Err(error(StatusCode::UNAUTHORIZED, "JwtExpired", "jwt expired"));
     }
-    if field("lxm") != lxm || field("iss") != DID {
+    if field("lxm") != lxm || by_did(field("iss")).is_none() {
         return Err(error(
             StatusCode::UNAUTHORIZED,
             "BadJwtLexiconMethod",
             &format!("bad jwt lexicon method (\"lxm\"). must match: {lxm}"),
         ));
     }
-    Ok(())
+    Ok(field("iss").to_string())
 }
 
 /// Methods no service token may be asked for (the PDS's protected list, in part).

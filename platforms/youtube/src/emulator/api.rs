@@ -9,12 +9,13 @@ use axum::response::Response;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+use super::App;
 use super::metadata::{CHANNEL_PARTS, VIDEO_PARTS, parse_parts};
 use super::state::{
     NoChannelReply, Outcome, Settings, State, THUMBNAIL_COST, Video, random_b64, rfc3339,
 };
+use super::users::{DEFAULT_USER, channel};
 use super::wire::{ApiError, Params, json_reply};
-use super::{App, CHANNEL_HANDLE, CHANNEL_ID, CHANNEL_TITLE};
 
 const AUTH: &str = "https://www.googleapis.com/auth/";
 
@@ -62,13 +63,13 @@ impl Need {
 }
 
 /// Checks the bearer token (header, or the `access_token` query parameter, reference §2.6) and
-/// its scopes.
+/// its scopes; returns the account it was granted by.
 pub(crate) fn authenticate(
     st: &State,
     headers: &HeaderMap,
     params: &Params,
     need: Need,
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
     let invalid = || {
         ApiError::new(401, "global", "authError", "Invalid Credentials")
             .at("Authorization", "header")
@@ -119,7 +120,7 @@ pub(crate) fn authenticate(
             "The request cannot be completed because you have exceeded your rate limit.",
         ));
     }
-    Ok(())
+    Ok(record.user.clone())
 }
 
 /// `401 youtubeSignupRequired`: the account has no channel (reference §5.4, §9.4).
@@ -154,7 +155,7 @@ pub(crate) async fn channels_list(
 }
 
 fn channels(st: &mut State, headers: &HeaderMap, params: &Params) -> Result<Value, ApiError> {
-    authenticate(st, headers, params, Need::Channels)?;
+    let caller = authenticate(st, headers, params, Need::Channels)?;
     if !st.charge_units(1) {
         return Err(ApiError::quota_exceeded());
     }
@@ -176,15 +177,17 @@ fn channels(st: &mut State, headers: &HeaderMap, params: &Params) -> Result<Valu
         ));
     }
     let exists = !st.settings.no_channel;
-    let matches = match given[0] {
+    // Channels are public: `id` and `forHandle` find any account's; `mine` the caller's.
+    let users = st.known_users();
+    let matches: Vec<String> = match given[0] {
         "mine" => match params.get("mine") {
             Some("true") => {
                 if !exists && st.settings.no_channel_reply == NoChannelReply::SignupRequired {
                     return Err(signup_required());
                 }
-                true
+                vec![caller]
             }
-            Some("false") => false,
+            Some("false") => Vec::new(),
             Some(other) => {
                 return Err(ApiError::bad_request(
                     "invalidParameter",
@@ -192,23 +195,42 @@ fn channels(st: &mut State, headers: &HeaderMap, params: &Params) -> Result<Valu
                 )
                 .at("mine", "parameter"));
             }
-            None => false,
+            None => Vec::new(),
         },
-        "id" => params
-            .get("id")
-            .unwrap_or("")
-            .split(',')
-            .any(|id| id.trim() == CHANNEL_ID),
-        "forHandle" => {
-            let handle = params.get("forHandle").unwrap_or("");
-            handle
-                .trim_start_matches('@')
-                .eq_ignore_ascii_case(CHANNEL_HANDLE.trim_start_matches('@'))
+        "id" => {
+            let ids: Vec<&str> = params
+                .get("id")
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .collect();
+            users
+                .into_iter()
+                .filter(|u| ids.contains(&channel(u).id.as_str()))
+                .collect()
         }
-        _ => false,
+        "forHandle" => {
+            let handle = params
+                .get("forHandle")
+                .unwrap_or("")
+                .trim_start_matches('@');
+            users
+                .into_iter()
+                .filter(|u| {
+                    channel(u)
+                        .handle
+                        .trim_start_matches('@')
+                        .eq_ignore_ascii_case(handle)
+                })
+                .collect()
+        }
+        _ => Vec::new(),
     };
-    let items: Vec<Value> = if matches && exists {
-        vec![channel_json(st, &parts)]
+    let items: Vec<Value> = if exists {
+        matches
+            .iter()
+            .map(|u| channel_json(st, u, &parts))
+            .collect()
     } else {
         Vec::new()
     };
@@ -220,25 +242,30 @@ fn channels(st: &mut State, headers: &HeaderMap, params: &Params) -> Result<Valu
     }))
 }
 
-fn channel_json(st: &State, parts: &[String]) -> Value {
-    let mut channel =
-        json!({ "kind": "youtube#channel", "etag": random_b64(20), "id": CHANNEL_ID });
-    let thumb = |size: u32| json!({ "url": format!("https://yt3.ggpht.com/keryx-demo=s{size}-c-k-c0x00ffffff-no-rj"), "width": size, "height": size });
+fn channel_json(st: &State, user: &str, parts: &[String]) -> Value {
+    let owner = channel(user);
+    let mut channel = json!({ "kind": "youtube#channel", "etag": random_b64(20), "id": owner.id });
+    let slug = if user == DEFAULT_USER {
+        "keryx-demo".to_string()
+    } else {
+        format!("keryx-{user}")
+    };
+    let thumb = |size: u32| json!({ "url": format!("https://yt3.ggpht.com/{slug}=s{size}-c-k-c0x00ffffff-no-rj"), "width": size, "height": size });
     for part in parts {
         match part.as_str() {
             "snippet" => {
                 channel["snippet"] = json!({
-                    "title": CHANNEL_TITLE,
+                    "title": owner.title,
                     "description": "",
-                    "customUrl": CHANNEL_HANDLE,
+                    "customUrl": owner.handle,
                     "publishedAt": "2020-01-01T00:00:00Z",
                     "thumbnails": { "default": thumb(88), "medium": thumb(240), "high": thumb(800) },
-                    "localized": { "title": CHANNEL_TITLE, "description": "" },
+                    "localized": { "title": owner.title, "description": "" },
                 })
             }
             "contentDetails" => {
                 channel["contentDetails"] = json!({
-                    "relatedPlaylists": { "likes": "LL", "uploads": format!("UU{}", &CHANNEL_ID[2..]) },
+                    "relatedPlaylists": { "likes": "LL", "uploads": format!("UU{}", &owner.id[2..]) },
                 })
             }
             "status" => {
@@ -262,12 +289,12 @@ fn channel_json(st: &State, parts: &[String]) -> Value {
                     "viewCount": "0",
                     "subscriberCount": "0",
                     "hiddenSubscriberCount": false,
-                    "videoCount": st.store.videos.len().to_string(),
+                    "videoCount": st.store.videos.iter().filter(|v| v.user == user).count().to_string(),
                 })
             }
             "contentOwnerDetails" => channel["contentOwnerDetails"] = json!({}),
             "brandingSettings" => {
-                channel["brandingSettings"] = json!({ "channel": { "title": CHANNEL_TITLE } })
+                channel["brandingSettings"] = json!({ "channel": { "title": owner.title } })
             }
             _ => {}
         }
@@ -294,7 +321,7 @@ pub(crate) async fn videos_list(
 }
 
 fn videos(st: &mut State, headers: &HeaderMap, params: &Params) -> Result<Value, ApiError> {
-    authenticate(st, headers, params, Need::Read)?;
+    let caller = authenticate(st, headers, params, Need::Read)?;
     if !st.charge_units(1) {
         return Err(ApiError::quota_exceeded());
     }
@@ -313,11 +340,29 @@ fn videos(st: &mut State, headers: &HeaderMap, params: &Params) -> Result<Value,
     if given[0] == "id" {
         let settings = st.settings.clone();
         for id in params.get("id").unwrap_or("").split(',').map(str::trim) {
-            if let Some(video) = st.store.videos.iter_mut().find(|v| v.id == id) {
-                items.push(video_json(video, &parts, &settings, false));
-                if !settings.processing_stuck {
-                    video.polls = video.polls.saturating_add(1);
+            let Some(video) = st.store.videos.iter_mut().find(|v| v.id == id) else {
+                continue;
+            };
+            if video.user != caller {
+                // Another channel's video: not at all while private; otherwise without what
+                // only its owner may read (`selfDeclaredMadeForKids`, reference §4.2).
+                if video.privacy_status != "private" {
+                    let public: Vec<String> = parts
+                        .iter()
+                        .filter(|p| !OWNER_ONLY_PARTS.contains(&p.as_str()))
+                        .cloned()
+                        .collect();
+                    let mut resource = video_json(video, &public, &settings, false);
+                    if let Some(status) = resource["status"].as_object_mut() {
+                        status.remove("selfDeclaredMadeForKids");
+                    }
+                    items.push(resource);
                 }
+                continue;
+            }
+            items.push(video_json(video, &parts, &settings, false));
+            if !settings.processing_stuck {
+                video.polls = video.polls.saturating_add(1);
             }
         }
     }
@@ -328,6 +373,10 @@ fn videos(st: &mut State, headers: &HeaderMap, params: &Params) -> Result<Value,
         "items": items,
     }))
 }
+
+/// Parts of a video that only its owner can read (the API's `videos` resource documentation,
+/// not in the reference: `fileDetails`, `processingDetails`, `suggestions`).
+const OWNER_ONLY_PARTS: &[&str] = &["fileDetails", "processingDetails", "suggestions"];
 
 /// `POST /youtube/v3/videos` (no `/upload`): a metadata-only insert has no video
 /// (reference §5.4 `mediaBodyRequired`).
@@ -388,6 +437,7 @@ pub(crate) fn video_json(
     fresh: bool,
 ) -> Value {
     let meta = &video.meta;
+    let owner = channel(&video.user);
     let mut resource = json!({ "kind": "youtube#video", "etag": video.etag, "id": video.id });
     let (upload_status, processing) = processing_state(video, settings, fresh);
     for part in parts {
@@ -396,11 +446,11 @@ pub(crate) fn video_json(
                 let thumb = |name: &str, w: u32, h: u32| json!({ "url": format!("https://i.ytimg.com/vi/{}/{name}.jpg", video.id), "width": w, "height": h });
                 let mut snippet = json!({
                     "publishedAt": rfc3339(video.published_at),
-                    "channelId": CHANNEL_ID,
+                    "channelId": owner.id,
                     "title": meta.title,
                     "description": meta.description,
                     "thumbnails": { "default": thumb("default", 120, 90), "medium": thumb("mqdefault", 320, 180), "high": thumb("hqdefault", 480, 360) },
-                    "channelTitle": CHANNEL_TITLE,
+                    "channelTitle": owner.title,
                     "categoryId": meta.category_id,
                     "liveBroadcastContent": "none",
                     "localized": { "title": meta.title, "description": meta.description },
@@ -580,7 +630,7 @@ fn thumbnail_checks(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<String, ApiError> {
-    authenticate(st, headers, params, Need::Upload)?;
+    let caller = authenticate(st, headers, params, Need::Upload)?;
     if st.settings.no_channel {
         return Err(signup_required());
     }
@@ -609,6 +659,16 @@ fn thumbnail_checks(
     let Some(video) = st.store.videos.iter().find(|v| v.id == video_id) else {
         return Err(video_not_found());
     };
+    if video.user != caller {
+        // Another channel's video (the exact reply is unverified; `forbidden` is what the
+        // reference lists for "not allowed", §5.4).
+        return Err(ApiError::new(
+            403,
+            "youtube.thumbnail",
+            "forbidden",
+            "The authenticated user doesnt have permissions to upload and set custom video thumbnails.",
+        ));
+    }
     // Since 2026-11-03 a Short takes a custom thumbnail once its processing is complete
     // (reference §6); the exact refusal before that is unverified.
     if video.short && processing_state(video, &st.settings, false).0 != "processed" {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Deserializer};
 use keryx_core::{Error, Result};
 
 use super::state::{Fault, NoChannelReply, Outcome, QuotaModel, State};
+use super::users::valid_user;
 
 pub(crate) const HINT: &str = "see the knob list in platforms/youtube/src/emulator/knobs.rs";
 
@@ -25,6 +26,9 @@ pub(crate) const HINT: &str = "see the knob list in platforms/youtube/src/emulat
 #[serde(deny_unknown_fields)]
 pub(crate) struct Knobs {
     // --- consent page (reference §9.1) ---
+    /// The Google account the user signs in as and approves with (see `users.rs`): 1-30
+    /// lowercase letters and digits. Default `keryxdemo`, the demo channel.
+    browser_user: Option<String>,
     /// The simulated user clicks "Cancel": redirect with `error=access_denied`. Default false.
     deny_authorization: Option<bool>,
     /// Scopes the user unticks on the granular consent screen (reference §1.5). Default none.
@@ -50,6 +54,9 @@ pub(crate) struct Knobs {
     /// Action: every refresh token (and its access tokens) is revoked now, as if the user
     /// removed the app's access in their Google Account.
     revoke_refresh_tokens: Option<bool>,
+    /// Action: that account removes the app's access in their Google Account: its tokens die
+    /// and its consent is forgotten; other accounts keep theirs.
+    revoke_user: Option<String>,
     // --- project, channel and quota (reference §5.1, §5.2) ---
     /// The creator's account settings make uploads default to private, whatever was asked
     /// (reference §5.1; the unaudited-project lock ended on 2026-11-02). Default false.
@@ -63,7 +70,7 @@ pub(crate) struct Knobs {
     /// The channel's daily upload cap (`uploadLimitExceeded`). Default none (unpublished).
     #[serde(default, deserialize_with = "nullable")]
     channel_upload_cap: Option<Option<u64>>,
-    /// The account has no YouTube channel. Default false.
+    /// No account has a YouTube channel. Default false.
     no_channel: Option<bool>,
     /// What `channels.list?mine=true` answers then: `empty_items` (default) or `signup_required`.
     no_channel_reply: Option<NoChannelReply>,
@@ -222,6 +229,16 @@ impl Knobs {
         if let Some(Some(n)) = self.expire_access_token_after_requests {
             positive("expire_access_token_after_requests", n)?;
         }
+        for (name, user) in [
+            ("browser_user", &self.browser_user),
+            ("revoke_user", &self.revoke_user),
+        ] {
+            if let Some(user) = user.as_deref().filter(|u| !valid_user(u)) {
+                return Err(Error::input(format!(
+                    "{name}: {user:?} is not an account name: use 1-30 lowercase letters and digits"
+                )));
+            }
+        }
         if self.max_refresh_tokens == Some(0) {
             return Err(Error::input("max_refresh_tokens: must be at least 1"));
         }
@@ -247,6 +264,7 @@ impl Knobs {
             state.state_file = Some(path);
         }
         let s = &mut state.settings;
+        set(&mut s.browser_user, self.browser_user);
         set(&mut s.deny_authorization, self.deny_authorization);
         set(&mut s.untick_scopes, self.untick_scopes);
         set(
@@ -329,6 +347,9 @@ impl Knobs {
                 .access_tokens
                 .retain(|_, t| t.refresh_token.is_none());
         }
+        if let Some(user) = self.revoke_user {
+            state.revoke_user(&user);
+        }
         state.persist();
         Ok(())
     }
@@ -374,6 +395,42 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn accounts_are_named_and_revoked_one_at_a_time() {
+        let mut state = State::new();
+        assert_eq!(state.settings.browser_user, super::super::DEFAULT_USER);
+        assert!(apply("browser_user: Alice", &mut state).is_err());
+        assert!(apply("revoke_user: a_b\nbrowser_user: bob", &mut state).is_err());
+        assert_eq!(state.settings.browser_user, "keryxdemo", "nothing applied");
+        apply("browser_user: bob", &mut state).unwrap();
+        assert_eq!(state.settings.browser_user, "bob");
+        for (token, user) in [("1//a", "alice"), ("1//b", "bob")] {
+            state.store.refresh_tokens.insert(
+                token.to_string(),
+                super::super::state::RefreshToken {
+                    user: user.to_string(),
+                    seq: 1,
+                    scopes: Vec::new(),
+                    expires_at: None,
+                },
+            );
+            state
+                .store
+                .consents
+                .insert(user.to_string(), Default::default());
+        }
+        apply("revoke_user: alice", &mut state).unwrap();
+        let left: Vec<&str> = state
+            .store
+            .refresh_tokens
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(left, ["1//b"]);
+        assert!(!state.store.consents.contains_key("alice"));
+        assert!(state.store.consents.contains_key("bob"));
     }
 
     #[test]

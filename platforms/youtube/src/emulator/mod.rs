@@ -20,9 +20,12 @@
 //! | `/upload/youtube/v3/videos?upload_id=...` | PUT | bytes and status queries (§9.6) |
 //! | `/upload/youtube/v3/thumbnails/set` | POST | `thumbnails.set` (§7, §9.7) |
 //!
-//! One Desktop client ([`CLIENT_ID`], [`CLIENT_SECRET`]) and one Google account owning the
-//! channel [`CHANNEL_TITLE`] ([`CHANNEL_ID`], [`CHANNEL_HANDLE`]) exist. Knobs are documented
-//! in `knobs.rs`; what [`Emulator::stats`] reports is documented on `State::stats`.
+//! One Desktop client ([`CLIENT_ID`], [`CLIENT_SECRET`]) exists. The consent page approves as
+//! the Google account the `browser_user` knob names, [`DEFAULT_USER`] unless told otherwise,
+//! who owns the channel [`CHANNEL_TITLE`] ([`CHANNEL_ID`], [`CHANNEL_HANDLE`]); any other
+//! name is an account with a channel of its own, its own tokens and videos (`users.rs`).
+//! Knobs are documented in `knobs.rs`; what [`Emulator::stats`] reports is documented on
+//! `State::stats`.
 
 mod api;
 mod knobs;
@@ -31,6 +34,7 @@ mod oauth;
 mod session;
 mod state;
 mod upload;
+mod users;
 mod wire;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -41,6 +45,7 @@ use keryx_core::emulator::{Conformance, Emulator};
 use keryx_core::{Error, Result};
 
 use state::State;
+pub use users::DEFAULT_USER;
 
 /// The one registered Desktop OAuth client (reference §1.1: ids end in `.apps.googleusercontent.com`).
 pub const CLIENT_ID: &str = "1234-keryxdemo.apps.googleusercontent.com";

@@ -93,8 +93,8 @@ fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
     redirect(url.as_str())
 }
 
-/// `GET /o/oauth2/v2/auth`: checks the request as Google does, then auto-approves as the demo
-/// account (reference §9.1). Client and redirect errors stay on Google's page; the app never
+/// `GET /o/oauth2/v2/auth`: checks the request as Google does, then auto-approves as the
+/// `browser_user` account (reference §9.1). Client and redirect errors stay on Google's page; the app never
 /// hears back (§1.5).
 pub(crate) async fn authorize(
     AxumState(app): AxumState<App>,
@@ -273,8 +273,11 @@ fn authorize_checked(st: &mut State, params: &Params) -> Response {
     if st.settings.deny_authorization {
         return send(with_state(vec![("error", "access_denied".to_string())]));
     }
-    let consent_shown = prompt.contains(&"consent") || !st.store.consented;
-    if prompt.contains(&"none") && !st.store.consented {
+    // The account the user signs in as (the `browser_user` knob): consent is theirs alone.
+    let user = st.settings.browser_user.clone();
+    let consented = st.store.consents.contains_key(&user);
+    let consent_shown = prompt.contains(&"consent") || !consented;
+    if prompt.contains(&"none") && !consented {
         // No UI allowed and nothing granted yet (OpenID Connect `consent_required`).
         return send(with_state(vec![("error", "consent_required".to_string())]));
     }
@@ -285,19 +288,19 @@ fn authorize_checked(st: &mut State, params: &Params) -> Response {
     if granted.is_empty() {
         return send(with_state(vec![("error", "access_denied".to_string())]));
     }
+    let consent = st.store.consents.entry(user.clone()).or_default();
     if params.get("include_granted_scopes") == Some("true") {
-        for scope in &st.store.granted_scopes {
+        for scope in &consent.granted_scopes {
             if !granted.contains(scope) {
                 granted.push(scope.clone());
             }
         }
     }
     for scope in &granted {
-        if !st.store.granted_scopes.contains(scope) {
-            st.store.granted_scopes.push(scope.clone());
+        if !consent.granted_scopes.contains(scope) {
+            consent.granted_scopes.push(scope.clone());
         }
     }
-    st.store.consented = true;
     // Google's codes start `4/0A` and contain a `/` (reference §1.5).
     let code = format!("4/0A{}", random_b64(54));
     let now = st.now();
@@ -305,6 +308,7 @@ fn authorize_checked(st: &mut State, params: &Params) -> Response {
     st.store.codes.insert(
         code.clone(),
         CodeGrant {
+            user,
             client_id: CLIENT_ID.to_string(),
             redirect_uri: redirect_uri.clone(),
             scopes: granted.clone(),
@@ -494,11 +498,12 @@ fn exchange_code(st: &mut State, params: &Params) -> Response {
     // was refused before the code was accepted (Google's exact behaviour there is unverified).
     st.store.codes.remove(code);
     let refresh_token = if grant.issue_refresh_token {
-        Some(mint_refresh_token(st, &grant.scopes, None))
+        Some(mint_refresh_token(st, &grant.user, &grant.scopes, None))
     } else {
         None
     };
-    let (access_token, expires_in) = mint_access_token(st, &grant.scopes, refresh_token.clone());
+    let (access_token, expires_in) =
+        mint_access_token(st, &grant.user, &grant.scopes, refresh_token.clone());
     let mut body = json!({
         "access_token": access_token,
         "expires_in": expires_in,
@@ -560,12 +565,17 @@ fn refresh(st: &mut State, params: &Params) -> Response {
     // Google does not rotate by default (reference §2.3); the knob does, killing the old token.
     let current = if st.settings.rotate_refresh_tokens {
         st.store.refresh_tokens.remove(token);
-        Some(mint_refresh_token(st, &record.scopes, record.expires_at))
+        Some(mint_refresh_token(
+            st,
+            &record.user,
+            &record.scopes,
+            record.expires_at,
+        ))
     } else {
         None
     };
     let family = current.clone().unwrap_or_else(|| token.to_string());
-    let (access_token, expires_in) = mint_access_token(st, &scopes, Some(family));
+    let (access_token, expires_in) = mint_access_token(st, &record.user, &scopes, Some(family));
     let mut body = json!({
         "access_token": access_token,
         "expires_in": expires_in,
@@ -587,19 +597,25 @@ fn token_reply(body: &serde_json::Value) -> Response {
     response
 }
 
-/// A new refresh token `1//...` (reference §2.3). At most `max_refresh_tokens` live per account
-/// and client: the oldest silently dies (reference §2.4). `expires_at` carries a rotated
-/// token's deadline over; a new consent in Testing mode gets 7 days.
-fn mint_refresh_token(st: &mut State, scopes: &[String], expires_at: Option<i64>) -> String {
+/// A new refresh token `1//...` of `user` (reference §2.3). At most `max_refresh_tokens` live
+/// per account and client: the account's oldest silently dies (reference §2.4). `expires_at`
+/// carries a rotated token's deadline over; a new consent in Testing mode gets 7 days.
+fn mint_refresh_token(
+    st: &mut State,
+    user: &str,
+    scopes: &[String],
+    expires_at: Option<i64>,
+) -> String {
     let now = st.now();
     st.store
         .refresh_tokens
         .retain(|_, t| t.expires_at.is_none_or(|at| now < at));
-    while st.store.refresh_tokens.len() >= st.settings.max_refresh_tokens {
+    while st.live_refresh_tokens(Some(user)) >= st.settings.max_refresh_tokens {
         let oldest = st
             .store
             .refresh_tokens
             .iter()
+            .filter(|(_, t)| t.user == user)
             .min_by_key(|(_, t)| t.seq)
             .map(|(k, _)| k.clone());
         match oldest {
@@ -617,6 +633,7 @@ fn mint_refresh_token(st: &mut State, scopes: &[String], expires_at: Option<i64>
     st.store.refresh_tokens.insert(
         token.clone(),
         RefreshToken {
+            user: user.to_string(),
             seq,
             scopes: scopes.to_vec(),
             expires_at,
@@ -628,6 +645,7 @@ fn mint_refresh_token(st: &mut State, scopes: &[String], expires_at: Option<i64>
 /// A new access token `ya29....` that really expires (reference §9.2, last bullet).
 fn mint_access_token(
     st: &mut State,
+    user: &str,
     scopes: &[String],
     refresh_token: Option<String>,
 ) -> (String, u64) {
@@ -638,6 +656,7 @@ fn mint_access_token(
     st.store.access_tokens.insert(
         token.clone(),
         AccessToken {
+            user: user.to_string(),
             scopes: scopes.to_vec(),
             expires_at: after(now, lifetime),
             refresh_token,

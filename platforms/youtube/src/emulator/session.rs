@@ -69,7 +69,7 @@ fn open_session(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    authenticate(st, headers, params, Need::Upload)?;
+    let user = authenticate(st, headers, params, Need::Upload)?;
     if st.settings.no_channel {
         return Err(signup_required());
     }
@@ -193,7 +193,7 @@ fn open_session(
     let meta = validate(&parts, &resource)?;
     // The channel's daily cap, counted in sessions opened today (reference §5.2).
     if let Some(cap) = st.settings.channel_upload_cap
-        && st.quota().channel_uploads >= cap
+        && st.quota().uploads_by_user.get(&user).copied().unwrap_or(0) >= cap
     {
         return Err(ApiError::video(
             400,
@@ -201,13 +201,14 @@ fn open_session(
             "The user has exceeded the number of videos they may upload.",
         ));
     }
-    st.quota().channel_uploads += 1;
+    *st.quota().uploads_by_user.entry(user.clone()).or_default() += 1;
     let upload_id = format!("AUEx{}", random_b64(60));
     let location = session_uri(base_url, &upload_id, &parts);
     let now = st.now();
     st.store.sessions.insert(
         upload_id.clone(),
         Session {
+            user,
             created_at: now,
             parts,
             meta,

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use time::{Date, Duration, Month, OffsetDateTime};
 
 use super::metadata::VideoMeta;
+use super::users::{channel, default_user};
 
 /// Real replies say `expires_in: 3599` (reference §2.3).
 pub(crate) const ACCESS_TOKEN_LIFETIME: u64 = 3599;
@@ -79,6 +80,8 @@ pub(crate) struct Fault {
 /// The effective settings the knobs produce. Defaults are Google's behaviour.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
+    /// The account the consent page approves as (see `users.rs`).
+    pub(crate) browser_user: String,
     pub(crate) deny_authorization: bool,
     pub(crate) untick_scopes: Vec<String>,
     pub(crate) omit_refresh_token_on_repeat_consent: bool,
@@ -117,6 +120,7 @@ pub(crate) struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
+            browser_user: default_user(),
             deny_authorization: false,
             untick_scopes: Vec::new(),
             omit_refresh_token_on_repeat_consent: false,
@@ -164,6 +168,9 @@ pub(crate) struct Challenge {
 /// An authorization code and everything it is bound to (reference §9.1, last bullet).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CodeGrant {
+    /// The account that approved.
+    #[serde(default = "default_user")]
+    pub(crate) user: String,
     pub(crate) client_id: String,
     pub(crate) redirect_uri: String,
     pub(crate) scopes: Vec<String>,
@@ -174,6 +181,8 @@ pub(crate) struct CodeGrant {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RefreshToken {
+    #[serde(default = "default_user")]
+    pub(crate) user: String,
     pub(crate) seq: u64,
     pub(crate) scopes: Vec<String>,
     /// `Some` in Testing mode (reference §2.4: 7 days after consent).
@@ -182,6 +191,8 @@ pub(crate) struct RefreshToken {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AccessToken {
+    #[serde(default = "default_user")]
+    pub(crate) user: String,
     pub(crate) scopes: Vec<String>,
     pub(crate) expires_at: i64,
     /// The refresh token of the same grant: revoking either revokes both (reference §2.5).
@@ -198,6 +209,9 @@ pub(crate) struct FinalReply {
 /// A resumable upload session (reference §3).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Session {
+    /// The account that opened it: only its tokens may send bytes.
+    #[serde(default = "default_user")]
+    pub(crate) user: String,
     pub(crate) created_at: i64,
     pub(crate) parts: Vec<String>,
     pub(crate) meta: VideoMeta,
@@ -221,6 +235,9 @@ pub(crate) struct Session {
 /// A created video.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Video {
+    /// The account whose channel it is on.
+    #[serde(default = "default_user")]
+    pub(crate) user: String,
     pub(crate) id: String,
     pub(crate) etag: String,
     pub(crate) published_at: i64,
@@ -246,8 +263,17 @@ pub(crate) struct Quota {
     pub(crate) day: i64,
     pub(crate) upload_calls: u64,
     pub(crate) units: u64,
-    /// Sessions opened today, for the per-channel cap (`uploadLimitExceeded`, reference §5.2).
-    pub(crate) channel_uploads: u64,
+    /// Sessions opened today by account, for the per-channel cap (`uploadLimitExceeded`,
+    /// reference §5.2); the project's quota above is shared by all accounts.
+    #[serde(default)]
+    pub(crate) uploads_by_user: BTreeMap<String, u64>,
+}
+
+/// One account's consent to this client (reference §2.3: shown again only with
+/// `prompt=consent`; `include_granted_scopes` adds what was granted before).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Consent {
+    pub(crate) granted_scopes: Vec<String>,
 }
 
 /// What Google would remember; persisted with the `state_file` knob.
@@ -258,10 +284,9 @@ pub(crate) struct Store {
     pub(crate) codes: BTreeMap<String, CodeGrant>,
     pub(crate) refresh_tokens: BTreeMap<String, RefreshToken>,
     pub(crate) access_tokens: BTreeMap<String, AccessToken>,
-    /// Scopes the account has granted this client so far (for `include_granted_scopes`).
-    pub(crate) granted_scopes: Vec<String>,
-    /// Whether the account has consented to this client before (reference §2.3).
-    pub(crate) consented: bool,
+    /// The accounts that have consented to this client, by account (reference §2.3).
+    #[serde(default)]
+    pub(crate) consents: BTreeMap<String, Consent>,
     pub(crate) sessions: BTreeMap<String, Session>,
     pub(crate) videos: Vec<Video>,
     pub(crate) quota: Quota,
@@ -398,12 +423,14 @@ impl State {
         session.expired || self.now() >= after(session.created_at, self.settings.session_ttl)
     }
 
-    pub(crate) fn live_refresh_tokens(&self) -> usize {
+    /// Live refresh tokens, of one account or (`None`) of all.
+    pub(crate) fn live_refresh_tokens(&self, user: Option<&str>) -> usize {
         let now = self.now();
         self.store
             .refresh_tokens
             .values()
             .filter(|t| t.expires_at.is_none_or(|at| now < at))
+            .filter(|t| user.is_none_or(|u| t.user == u))
             .count()
     }
 
@@ -421,8 +448,10 @@ impl State {
 
     /// What the emulator saw, for tests and `GET /__emulator/youtube/stats`.
     ///
-    /// - `videos`: `{count, items: [{id, title, privacy_status, requested_privacy_status,
-    ///   upload_status, short, bytes, sha256, thumbnail_bytes}]}`
+    /// - `videos`: `{count, items: [{id, channel_id, title, privacy_status,
+    ///   requested_privacy_status, upload_status, short, bytes, sha256, thumbnail_bytes}]}`
+    /// - `channels`: every account seen, the default first: `[{user, email, channel_id, title,
+    ///   handle, videos, live_refresh_tokens, uploads_today, sessions_open}]` (see `users.rs`)
     /// - `sessions_started`, `sessions_open`: resumable sessions opened / still open
     /// - `upload_puts`: every PUT to a session URI (data, status queries, refused ones);
     ///   `status_queries`: those that were status queries; `put_replies`: PUT counts by status
@@ -445,6 +474,7 @@ impl State {
                 let (upload_status, _) = super::api::processing_state(v, &settings, false);
                 json!({
                     "id": v.id,
+                    "channel_id": channel(&v.user).id,
                     "title": v.meta.title,
                     "privacy_status": v.privacy_status,
                     "requested_privacy_status": v.meta.requested_privacy(),
@@ -468,7 +498,8 @@ impl State {
             .values()
             .filter(|t| now < t.expires_at)
             .count();
-        let live_refresh_tokens = self.live_refresh_tokens();
+        let live_refresh_tokens = self.live_refresh_tokens(None);
+        let channels = self.channel_stats();
         let model = self.settings.quota_model;
         let quota = self.quota().clone();
         let c = &self.counters;
@@ -479,6 +510,7 @@ impl State {
             .collect();
         json!({
             "videos": { "count": videos.len(), "items": videos },
+            "channels": channels,
             "sessions_started": c.sessions_started,
             "sessions_open": sessions_open,
             "upload_puts": c.upload_puts,
@@ -501,7 +533,7 @@ impl State {
                 "model": model,
                 "upload_calls": quota.upload_calls,
                 "units": quota.units,
-                "channel_uploads": quota.channel_uploads,
+                "channel_uploads": quota.uploads_by_user.values().sum::<u64>(),
             },
             "api_errors": c.api_errors,
         })

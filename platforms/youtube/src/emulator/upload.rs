@@ -359,9 +359,25 @@ async fn handle_put(
     }
     let refused = {
         let mut st = app.lock();
-        authenticate(&st, headers, params, Need::Upload)
-            .err()
-            .map(|e| fail(&mut st, e))
+        let owner = params
+            .get("upload_id")
+            .and_then(|id| st.store.sessions.get(id))
+            .map(|s| s.user.clone());
+        match authenticate(&st, headers, params, Need::Upload) {
+            Err(e) => Some(fail(&mut st, e)),
+            // A session is its account's: another account's token sends nothing into it (the
+            // exact reply is unverified; `forbidden` is the reference's "not allowed", §5.4).
+            Ok(user) if owner.is_some_and(|owner| owner != user) => Some(fail(
+                &mut st,
+                ApiError::new(
+                    403,
+                    "global",
+                    "forbidden",
+                    "The upload session belongs to another user.",
+                ),
+            )),
+            Ok(_) => None,
+        }
     };
     if let Some(response) = refused {
         // 401 on a PUT: refresh, then query status; the session survives (reference §3.7).
@@ -719,6 +735,7 @@ fn complete(st: &mut State, upload_id: &str) -> FinalReply {
         session.meta.requested_privacy().to_string()
     };
     let video = Video {
+        user: session.user.clone(),
         id: video_id(),
         etag: random_b64(20),
         published_at: now,

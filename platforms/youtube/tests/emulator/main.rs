@@ -6,6 +6,7 @@ mod bytes;
 mod knobs;
 mod oauth;
 mod sessions;
+mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
