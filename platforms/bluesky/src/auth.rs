@@ -53,7 +53,7 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
             config.handle(),
             identity.did
         ))
-        .with_hint("check platforms.bluesky.handle"));
+        .with_hint("check the handle in the config (`platforms.bluesky.handle`, or the account's own `handle` under `accounts:`)"));
     }
     ctx.secrets.set(&app_password_secret(ctx), &password)?;
     let set = token_set(&session, &identity);
@@ -147,7 +147,7 @@ async fn create_session(
                 identity.did
             ))
             .with_hint(format!(
-                "check {APP_PASSWORD_ENV} (it may have been revoked) and platforms.bluesky.handle"
+                "check {APP_PASSWORD_ENV} (it may have been revoked) and the handle in the config (`platforms.bluesky.handle`, or the account's own `handle` under `accounts:`)"
             ))
         } else {
             e

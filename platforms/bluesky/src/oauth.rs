@@ -315,7 +315,7 @@ pub async fn exchange_code(
             "the authorisation is for {}, not {did}",
             tokens.sub
         ))
-        .with_hint("sign in as the account of platforms.bluesky.handle"));
+        .with_hint("sign in as the account of the handle in the config (`platforms.bluesky.handle`, or the account's own `handle` under `accounts:`)"));
     }
     Ok(tokens)
 }

@@ -89,7 +89,7 @@ pub fn xrpc_error(status: reqwest::StatusCode, body: &[u8]) -> Error {
         .with_cause(Cause::RateLimited)
         .with_hint("wait a while (the limits reset within minutes to a day) and post again"),
         (_, "HandleNotFound") => Error::input(format!("Bluesky does not know the handle ({message})"))
-            .with_hint("check platforms.bluesky.handle in the config"),
+            .with_hint("check the handle in the config (`platforms.bluesky.handle`, or the account's own `handle` under `accounts:`)"),
         (_, "InvalidRequest") => Error::platform(format!(
             "the PDS refused the request: {message}"
         )),
