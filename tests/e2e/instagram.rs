@@ -1,5 +1,6 @@
 //! Instagram's own rules, end to end through the binary: Meta's `#_`, declined permissions,
-//! two linked accounts, an existing token, resumed and restarted uploads, processing errors,
+//! two linked accounts as two targets (`--account` picking one, the default keeping its own,
+//! one dying alone), an existing token, resumed and restarted uploads, processing errors,
 //! the publishing limit in preflight, a publish that failed but went live, `kill -9` after
 //! the upload, and every bad input refused before a byte is sent.
 
@@ -39,18 +40,63 @@ fn stored_token(home: &Home) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The token set stored under `name` (config file backend), if any.
+fn stored(home: &Home, name: &str) -> Option<serde_json::Value> {
+    let config: serde_yaml::Value = serde_yaml::from_str(&home.config()).unwrap();
+    config["stored_secrets"][name]
+        .as_str()
+        .map(|text| serde_json::from_str(text).unwrap())
+}
+
+/// The user shares these Pages with the app on Meta's dialog (the emulator's first two have
+/// an Instagram account each, the third none).
+const TWO_PAGES: &str =
+    "select_pages: [Keryx Demo, Keryx Side Project, Keryx Blog (no Instagram)]\n";
+const DEMO: &str = "17841400000000001";
+const SIDE: &str = "17841400000000002";
+
+/// The Instagram accounts the emulator's published media belong to, sorted.
+fn publishers(emulator: &EmulatorProcess) -> Vec<String> {
+    let mut owners: Vec<String> = emulator.stats(IG)["media"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["owner"].as_str().unwrap().to_string())
+        .collect();
+    owners.sort();
+    owners
+}
+
+fn entry<'a>(results: &'a serde_json::Value, account: &str) -> &'a serde_json::Value {
+    results
+        .as_array()
+        .expect("an array of results")
+        .iter()
+        .find(|e| e["platform"] == IG && e["account"] == account)
+        .unwrap_or_else(|| panic!("no instagram:{account} in {results}"))
+}
+
+/// Two linked accounts, both stored by one `keryx auth instagram` as accounts of their own.
+fn two_accounts() -> (Home, EmulatorProcess) {
+    let (home, emulator) = setup(IG);
+    emulator.configure(IG, TWO_PAGES);
+    authorise(&home, &emulator, IG)
+        .expect_code(0)
+        .expect_stdout("@keryx.demo → instagram:keryx-demo")
+        .expect_stdout("@keryx.side → instagram:keryx-side")
+        .expect_stdout("has no linked Instagram professional account");
+    (home, emulator)
+}
+
 #[test]
-fn auth_finds_every_linked_account_and_stores_the_first() {
+fn one_linked_account_is_the_default_account_with_its_page_token() {
     let (home, emulator) = setup(IG);
     let run = authorise(&home, &emulator, IG);
     run.expect_code(0)
-        .expect_stdout("Authorised Instagram as keryx.demo")
-        .expect_stdout("also found @keryx.side")
-        // Business-owned: seen because business_management was asked for.
-        .expect_stdout("also found @keryx.studio")
-        .expect_stdout("has no linked Instagram professional account");
+        .expect_stdout("Authorised Instagram as keryx.demo");
     let token = stored_token(&home);
-    assert_eq!(token["extra"]["ig_user_id"], "17841400000000001");
+    assert_eq!(token["extra"]["ig_user_id"], DEMO);
+    assert_eq!(token["subject"], DEMO);
     assert!(
         token["access_token"].as_str().unwrap().starts_with("EAAP"),
         "the Page token is stored"
@@ -58,6 +104,157 @@ fn auth_finds_every_linked_account_and_stores_the_first() {
     assert!(
         token["refresh_token"].as_str().unwrap().starts_with("EAAL"),
         "the long-lived user token is kept"
+    );
+    assert!(!home.config().contains("accounts:"), "{}", home.config());
+}
+
+#[test]
+fn two_linked_accounts_become_two_targets_and_post_all_reaches_each() {
+    let (home, emulator) = two_accounts();
+    assert!(
+        stored(&home, "instagram/token").is_none(),
+        "{}",
+        home.config()
+    );
+    let demo = stored(&home, "instagram/keryx-demo/token").expect("keryx-demo's token");
+    let side = stored(&home, "instagram/keryx-side/token").expect("keryx-side's token");
+    assert_eq!(demo["subject"], DEMO);
+    assert_eq!(side["subject"], SIDE);
+    assert_eq!(side["extra"]["ig_user_id"], SIDE);
+    assert_ne!(
+        demo["access_token"], side["access_token"],
+        "each its Page token"
+    );
+    let config: serde_yaml::Value = serde_yaml::from_str(&home.config()).unwrap();
+    let accounts = &config["platforms"][IG]["accounts"];
+    assert_eq!(accounts["keryx-demo"]["enabled"], true, "{}", home.config());
+    assert_eq!(accounts["keryx-side"]["enabled"], true, "{}", home.config());
+    assert!(accounts["default"].is_null(), "{}", home.config());
+
+    let video = reel(&home, 5, 300_000);
+    home.run(&["post", IG, &video, "--yes"])
+        .expect_code(2)
+        .expect_stderr("instagram has 2 enabled accounts: keryx-demo, keryx-side");
+    let run = home.run(&["post", "all", &video, "--yes", "--json", "--title", "Both"]);
+    run.expect_code(0);
+    let results = run.json();
+    assert_eq!(results.as_array().unwrap().len(), 2, "{results}");
+    assert_eq!(entry(&results, "keryx-demo")["result"], "posted");
+    assert_eq!(entry(&results, "keryx-side")["result"], "posted");
+    assert_eq!(publishers(&emulator), [DEMO, SIDE]);
+    let containers = emulator.stats(IG)["containers"].clone();
+    let mut owners: Vec<&str> = containers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["ig_user"].as_str().unwrap())
+        .collect();
+    owners.sort();
+    assert_eq!(owners, [DEMO, SIDE], "one container each: {containers}");
+
+    // A named target posts there only.
+    let other = video_named(&home, "other.mp4");
+    home.run(&["post", "instagram:keryx-side", &other, "--yes"])
+        .expect_code(0)
+        .expect_stdout("PUBLISHED");
+    assert_eq!(publishers(&emulator), [DEMO, SIDE, SIDE]);
+}
+
+fn video_named(home: &Home, name: &str) -> String {
+    video(home, name, 6, 1080, 1920, 310_000)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn account_picks_one_of_several_and_an_unknown_name_exits_2_listing_them() {
+    let (home, emulator) = setup(IG);
+    emulator.configure(IG, TWO_PAGES);
+    authorise_with(&home, &emulator, IG, &["--account", "nobody"])
+        .expect_code(2)
+        .expect_stderr("named `nobody`")
+        .expect_stderr("keryx-demo (@keryx.demo), keryx-side (@keryx.side)")
+        .expect_stderr("leave out --account to store every one");
+    assert!(!home.config().contains("nobody"), "{}", home.config());
+    authorise_with(&home, &emulator, IG, &["--account", "keryx-side"])
+        .expect_code(0)
+        .expect_stdout("(account keryx-side) as keryx.side");
+    assert_eq!(
+        stored(&home, "instagram/keryx-side/token").unwrap()["subject"],
+        SIDE
+    );
+    assert!(stored(&home, "instagram/keryx-demo/token").is_none());
+    assert!(stored(&home, "instagram/token").is_none());
+    let video = reel(&home, 5, 300_000);
+    home.run(&["post", "all", &video, "--yes"]).expect_code(0);
+    assert_eq!(publishers(&emulator), [SIDE]);
+}
+
+#[test]
+fn the_account_the_default_holds_stays_there_and_the_others_are_added() {
+    let (home, emulator) = authorised();
+    let before = stored_token(&home);
+    assert_eq!(before["subject"], DEMO);
+    emulator.configure(IG, TWO_PAGES);
+    authorise(&home, &emulator, IG)
+        .expect_code(0)
+        .expect_stdout("@keryx.demo → instagram (")
+        .expect_stdout("stored there already: token renewed")
+        .expect_stdout("@keryx.side → instagram:keryx-side");
+    assert_eq!(stored_token(&home)["subject"], DEMO);
+    assert!(stored(&home, "instagram/keryx-demo/token").is_none());
+    assert_eq!(
+        stored(&home, "instagram/keryx-side/token").unwrap()["subject"],
+        SIDE
+    );
+    let config: serde_yaml::Value = serde_yaml::from_str(&home.config()).unwrap();
+    let accounts = &config["platforms"][IG]["accounts"];
+    assert_eq!(accounts["default"]["enabled"], true, "{}", home.config());
+    assert_eq!(accounts["keryx-side"]["enabled"], true, "{}", home.config());
+    let video = reel(&home, 5, 300_000);
+    let run = home.run(&["post", "all", &video, "--yes", "--json"]);
+    run.expect_code(0);
+    assert_eq!(entry(&run.json(), "default")["result"], "posted");
+    assert_eq!(publishers(&emulator), [DEMO, SIDE]);
+    // Naming the default's account as a second account is the same person twice: refused.
+    authorise_with(&home, &emulator, IG, &["--account", "keryx-demo"])
+        .expect_code(2)
+        .expect_stderr("already authorised as instagram");
+}
+
+#[test]
+fn one_account_whose_page_token_died_fails_alone_with_exit_4() {
+    let (home, emulator) = two_accounts();
+    // The Facebook user loses their role on the side project's Page: its tokens die (190) and
+    // the user token cannot read it again; the other Page is untouched.
+    emulator.configure(IG, "remove_page_role: [Keryx Side Project]\n");
+    let video = reel(&home, 5, 300_000);
+    let run = home.run(&["post", "all", &video, "--yes", "--json"]);
+    run.expect_code(4);
+    let results = run.json();
+    assert_eq!(
+        entry(&results, "keryx-demo")["result"],
+        "posted",
+        "{results}"
+    );
+    let failed = entry(&results, "keryx-side");
+    assert_eq!(failed["result"], "failed", "{results}");
+    let text = failed["errors"][0].to_string();
+    assert!(text.contains("Page 100000000000102"), "{results}");
+    assert!(
+        text.contains("keryx auth instagram:keryx-side"),
+        "{results}"
+    );
+    assert_eq!(publishers(&emulator), [DEMO]);
+    // Authorising again finds only the Page still shared, and its account keeps its name.
+    authorise(&home, &emulator, IG)
+        .expect_code(0)
+        .expect_stdout("stored as instagram:keryx-demo, which already held @keryx.demo");
+    assert!(
+        stored(&home, "instagram/token").is_none(),
+        "{}",
+        home.config()
     );
 }
 

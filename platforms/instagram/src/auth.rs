@@ -4,8 +4,9 @@
 //! Instagram professional account linked to each (`/me/accounts`). Or `--instagram-token` and
 //! `--instagram-ig-user-id` for a token the user already has, checked by one call.
 //!
-//! Until keryx keeps several accounts per platform, the first linked account is the one
-//! stored; the others found are reported.
+//! Each linked Instagram account is an account of keryx's: with one linked, it is stored under
+//! the account the command is for; with several and no `--account`, each under its username
+//! (`instagram:keryx-demo`); with `--account NAME`, the one whose name that is.
 
 use serde::Deserialize;
 
@@ -129,7 +130,7 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
         .with_hint("run `keryx auth instagram` again and leave every permission ticked on Meta's page"));
     }
     let (accounts, unlinked) = linked_accounts(ctx, &config, &long.access_token).await?;
-    let Some(first) = accounts.first().cloned() else {
+    if accounts.is_empty() {
         let mut hint = String::from(
             "link an Instagram professional (Business or Creator) account to a Facebook Page you manage, select that Page on Meta's page, then run `keryx auth instagram` again (docs/instagram.md)",
         );
@@ -140,44 +141,208 @@ pub async fn authorize(ctx: &Context, options: &AuthOptions) -> Result<AuthRepor
             "no Instagram professional account is linked to the Pages keryx may see",
         )
         .with_hint(hint));
-    };
-    let now = unix_now();
-    let mut extra = serde_json::Map::new();
-    extra.insert("kind".into(), "user".into());
-    extra.insert("ig_user_id".into(), first.ig_user_id.clone().into());
-    extra.insert("page_id".into(), first.page_id.clone().into());
-    extra.insert("page_name".into(), first.page_name.clone().into());
-    let set = TokenSet {
-        refresh_token: long.access_token,
-        refresh_expires_at: long.expires_in.map(|s| now + s),
-        access_token: Some(first.page_token.clone()),
-        access_expires_at: Some(now + PAGE_TOKEN_LIFE_SECS),
-        account: Some(first.username.clone()),
-        subject: Some(first.ig_user_id.clone()),
-        scopes: granted,
-        extra,
-    };
-    save(ctx, set)?;
-    let mut notes = vec![format!(
-        "posts go to @{} (Instagram account {}, linked to the Page \"{}\")",
-        first.username, first.ig_user_id, first.page_name
-    )];
-    for other in accounts.iter().skip(1) {
-        notes.push(format!(
-            "also found @{} (Page \"{}\"); keryx keeps one Instagram account for now, the first",
-            other.username, other.page_name
-        ));
     }
+    let grant = Grant {
+        user_token: long.access_token,
+        user_expires_in: long.expires_in,
+        scopes: granted,
+    };
+    let mut report = match accounts.as_slice() {
+        [only] if ctx.is_default_account() => {
+            // Re-authorising: the account of keryx's that holds it already keeps it, rather
+            // than the default account claiming the same person (which the core refuses).
+            let held = holders(ctx)
+                .into_iter()
+                .find(|(_, subject)| *subject == only.ig_user_id);
+            match held {
+                Some((name, _)) if name != ctx.account => {
+                    let mut report = store_one(&ctx.for_account(&name), &grant, only)?;
+                    report.notes.push(format!(
+                        "stored as {}, which already held @{}",
+                        keryx_core::target::label(PLATFORM, &name),
+                        only.username
+                    ));
+                    report
+                }
+                _ => store_one(ctx, &grant, only)?,
+            }
+        }
+        [only] => store_one(ctx, &grant, only)?,
+        _ if !ctx.is_default_account() => {
+            let names = account_names(&accounts);
+            let Some(i) = names.iter().position(|n| *n == ctx.account) else {
+                let found: Vec<String> = names
+                    .iter()
+                    .zip(&accounts)
+                    .map(|(name, a)| format!("{name} (@{})", a.username))
+                    .collect();
+                return Err(Error::input(format!(
+                    "none of the {} Instagram accounts linked to your Pages is named `{}`: found {}",
+                    accounts.len(),
+                    ctx.account,
+                    found.join(", ")
+                ))
+                .with_hint(format!(
+                    "run `keryx auth instagram --account {}` (account names come from the Instagram usernames), or leave out --account to store every one",
+                    names[0]
+                )));
+            };
+            store_one(ctx, &grant, &accounts[i])?
+        }
+        _ => store_all(ctx, &grant, &accounts)?,
+    };
     for page in unlinked {
-        notes.push(format!(
+        report.notes.push(format!(
             "the Page \"{page}\" has no linked Instagram professional account"
         ));
     }
+    Ok(report)
+}
+
+/// What one browser authorisation gave, shared by every account it found.
+struct Grant {
+    user_token: Secret,
+    user_expires_in: Option<i64>,
+    scopes: Vec<String>,
+}
+
+impl Grant {
+    /// The set stored for `linked`: its Page token, and the long-lived user token that
+    /// re-derives it at each post.
+    fn token_set(&self, linked: &Linked) -> TokenSet {
+        let now = unix_now();
+        let mut extra = serde_json::Map::new();
+        extra.insert("kind".into(), "user".into());
+        extra.insert("ig_user_id".into(), linked.ig_user_id.clone().into());
+        extra.insert("page_id".into(), linked.page_id.clone().into());
+        extra.insert("page_name".into(), linked.page_name.clone().into());
+        TokenSet {
+            refresh_token: self.user_token.clone(),
+            refresh_expires_at: self.user_expires_in.map(|s| now + s),
+            access_token: Some(linked.page_token.clone()),
+            access_expires_at: Some(now + PAGE_TOKEN_LIFE_SECS),
+            account: Some(linked.username.clone()),
+            subject: Some(linked.ig_user_id.clone()),
+            scopes: self.scopes.clone(),
+            extra,
+        }
+    }
+}
+
+/// One account, stored under the account this command is for (`--account`, or the default).
+fn store_one(ctx: &Context, grant: &Grant, linked: &Linked) -> Result<AuthReport> {
+    save(ctx, grant.token_set(linked))?;
     Ok(AuthReport {
         platform: PLATFORM.into(),
-        account: first.username,
+        account: linked.username.clone(),
+        notes: vec![format!(
+            "posts go to @{} (Instagram account {}, linked to the Page \"{}\")",
+            linked.username, linked.ig_user_id, linked.page_name
+        )],
+    })
+}
+
+/// Several linked accounts and no `--account`: each becomes an account of its own, named
+/// after its username, except one that an account of keryx already holds (the same Instagram
+/// account id), which keeps its name there, so nothing is posted twice and no target moves.
+fn store_all(ctx: &Context, grant: &Grant, accounts: &[Linked]) -> Result<AuthReport> {
+    let holders = holders(ctx);
+    let mut stored = Vec::new();
+    let mut notes = Vec::new();
+    for (linked, name) in accounts.iter().zip(account_names(accounts)) {
+        let held = holders
+            .iter()
+            .find(|(_, subject)| *subject == linked.ig_user_id);
+        let name = match held {
+            Some((holder, _)) => holder.clone(),
+            None => {
+                if let Some((_, other)) = holders.iter().find(|(holder, _)| *holder == name) {
+                    let target = keryx_core::target::label(PLATFORM, &name);
+                    notes.push(format!(
+                        "@{} is not stored: {target} already holds another Instagram account ({other}); to replace it, run `{} --remove`, then `keryx auth instagram` again",
+                        linked.username,
+                        keryx_core::target::auth_command(PLATFORM, &name)
+                    ));
+                    continue;
+                }
+                name
+            }
+        };
+        let account = ctx.for_account(&name);
+        save(&account, grant.token_set(linked))?;
+        let target = keryx_core::target::label(PLATFORM, &name);
+        let kept = match held {
+            Some(_) => ", stored there already: token renewed",
+            None => "",
+        };
+        notes.push(format!(
+            "@{} → {target} (Instagram account {}, Page \"{}\"{kept})",
+            linked.username, linked.ig_user_id, linked.page_name
+        ));
+        stored.push(format!("@{}", linked.username));
+    }
+    if stored.is_empty() {
+        return Err(Error::input(
+            "none of the linked Instagram accounts was stored: their account names hold other Instagram accounts",
+        )
+        .with_hint(notes.join("; ")));
+    }
+    notes.push(
+        "`keryx post all` posts to each; `keryx post instagram:<account>` to one; `keryx auth instagram --account <account>` re-authorises one".into(),
+    );
+    Ok(AuthReport {
+        platform: PLATFORM.into(),
+        account: stored.join(", "),
         notes,
     })
+}
+
+/// Every account of the platform that holds a token, with its Instagram account id.
+fn holders(ctx: &Context) -> Vec<(String, String)> {
+    ctx.config
+        .accounts(PLATFORM)
+        .into_iter()
+        .filter_map(|account| {
+            let set = ctx.for_account(&account).tokens(PLATFORM).load().ok()??;
+            Some((account, set.subject?))
+        })
+        .collect()
+}
+
+/// The keryx account name of each linked account: its username lowercased, `.` and `_` as
+/// `-` (account names are lowercase letters, digits and `-`); a name two usernames share
+/// (`a.b`, `a_b`) gets the end of the Instagram account id on the second.
+pub fn account_names(accounts: &[Linked]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for linked in accounts {
+        let mut name = account_name(&linked.username, &linked.ig_user_id);
+        if names.contains(&name) {
+            let id = &linked.ig_user_id;
+            let tail = &id[id.len().saturating_sub(6)..];
+            name = format!("{}-{tail}", &name[..name.len().min(33)]);
+        }
+        names.push(name);
+    }
+    names
+}
+
+/// `username` as an account name (see [`account_names`]); the id when nothing is left.
+pub fn account_name(username: &str, ig_user_id: &str) -> String {
+    let name: String = username
+        .chars()
+        .filter_map(|c| match c {
+            'a'..='z' | '0'..='9' | '-' => Some(c),
+            'A'..='Z' => Some(c.to_ascii_lowercase()),
+            '.' | '_' => Some('-'),
+            _ => None,
+        })
+        .collect();
+    let name = name.trim_start_matches('-');
+    let name = &name[..name.len().min(40)];
+    match name.is_empty() {
+        true => format!("ig-{}", &ig_user_id[..ig_user_id.len().min(37)]),
+        false => name.to_string(),
+    }
 }
 
 /// `--instagram-token`: checked with one call (who the account is) before it is stored.
@@ -371,4 +536,36 @@ async fn username(
         Error::platform("Meta's account reply is not what keryx expects").with_source(e)
     })?;
     Ok(user.username.unwrap_or_else(|| ig.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linked(username: &str, id: &str) -> Linked {
+        Linked {
+            page_id: "1".into(),
+            page_name: "Page".into(),
+            page_token: Secret::new("t"),
+            ig_user_id: id.into(),
+            username: username.into(),
+        }
+    }
+
+    #[test]
+    fn usernames_become_account_names() {
+        assert_eq!(account_name("keryx.demo", "1"), "keryx-demo");
+        assert_eq!(account_name("Studio_Reels.2", "1"), "studio-reels-2");
+        assert_eq!(account_name("_hidden", "1"), "hidden");
+        assert_eq!(
+            account_name("", "17841400000000001"),
+            "ig-17841400000000001"
+        );
+        assert_eq!(account_name(&"a".repeat(45), "1").len(), 40);
+        let names = account_names(&[
+            linked("a.b", "17841400000000001"),
+            linked("a_b", "17841400000000002"),
+        ]);
+        assert_eq!(names, ["a-b", "a-b-000002"]);
+    }
 }

@@ -330,6 +330,7 @@ impl Api for GraphApi {
             |reply| match classify("reading the Page token", reply) {
                 // A refused user token here cannot be replaced: authorise again.
                 Verdict::TokenInvalid(e) => Verdict::Failed(e),
+                Verdict::Failed(e) if page_gone(reply) => Verdict::Failed(lost_page(page_id, e)),
                 other => other,
             },
         )
@@ -351,6 +352,25 @@ impl Api for GraphApi {
     fn classify(&self, what: &str, reply: &Reply) -> Verdict {
         classify(what, reply)
     }
+}
+
+/// Meta's "does not exist, cannot be loaded due to missing permissions" (100/33) for a Page the
+/// user token no longer sees: the user lost their role on it, or the Page was unshared.
+fn page_gone(reply: &Reply) -> bool {
+    GraphError::parse(&reply.body).is_some_and(|e| e.code == 100 && e.error_subcode == Some(33))
+}
+
+/// The Page of this account is out of reach of the stored user token: only authorising again
+/// (with a role on the Page) gives a token for it, so this is an authorisation, not a bug.
+fn lost_page(page_id: &str, refused: Error) -> Error {
+    Error::authorisation(
+        Cause::AuthorisationRefused,
+        format!(
+            "Meta no longer lets your Facebook user act for the Page {page_id} of this Instagram account ({})",
+            refused.message()
+        ),
+    )
+    .with_hint("check that you still have the Page's Content or Full control task and that the Page is shared with the app, then run `keryx auth instagram`")
 }
 
 pub struct Exchanged {

@@ -204,13 +204,13 @@ pub async fn prepare(
         config.share_to_feed
     };
     let store = ctx.tokens(PLATFORM);
+    let target = store.target();
     let stored = tokio::task::spawn_blocking(move || store.load())
         .await
         .map_err(|e| Error::platform(format!("the token check stopped: {e}")))??;
     let Some(stored) = stored else {
-        return Err(
-            Error::input("instagram is not authorised").with_hint("run `keryx auth instagram`")
-        );
+        return Err(Error::input(format!("{target} is not authorised"))
+            .with_hint("run `keryx auth instagram`"));
     };
     let kind = match stored.extra.get("kind").and_then(|k| k.as_str()) {
         Some("supplied") => TokenKind::Supplied,

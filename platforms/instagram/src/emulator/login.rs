@@ -138,6 +138,14 @@ pub(crate) async fn dialog(
         .into_iter()
         .filter(|s| !declined.contains(s))
         .collect();
+    let removed = &inner.settings.removed_pages;
+    let pages: Vec<&'static str> = inner
+        .settings
+        .select_pages
+        .iter()
+        .copied()
+        .filter(|p| !removed.contains(p))
+        .collect();
     let now = inner.now();
     if response_type == "token" {
         let short = random("EAAS");
@@ -149,6 +157,8 @@ pub(crate) async fn dialog(
                 scopes: granted.clone(),
                 expires_at: Some(now + SHORT_LIVED_SECS),
                 long_lived: false,
+                pages: pages.clone(),
+                revoked: false,
             },
         );
         inner.tokens.insert(
@@ -158,6 +168,8 @@ pub(crate) async fn dialog(
                 scopes: granted,
                 expires_at: Some(now + LONG_LIVED_SECS),
                 long_lived: true,
+                pages,
+                revoked: false,
             },
         );
         let fragment = format!(
@@ -173,6 +185,7 @@ pub(crate) async fn dialog(
             redirect_uri: redirect_uri.clone(),
             scopes: granted,
             issued_at: now,
+            pages,
         },
     );
     location
@@ -206,8 +219,8 @@ pub(crate) fn access_token(inner: &mut Inner, params: &HashMap<String, String>) 
     let now = inner.now();
     if get("grant_type") == "fb_exchange_token" {
         let old = get("fb_exchange_token");
-        let scopes = match user_token(inner, old) {
-            Ok(token) => token.scopes,
+        let (scopes, pages) = match user_token(inner, old) {
+            Ok(token) => (token.scopes, token.pages),
             Err(response) => return response,
         };
         let long = random("EAAL");
@@ -218,6 +231,8 @@ pub(crate) fn access_token(inner: &mut Inner, params: &HashMap<String, String>) 
                 scopes,
                 expires_at: Some(now + LONG_LIVED_SECS),
                 long_lived: true,
+                pages,
+                revoked: false,
             },
         );
         return axum::Json(
@@ -265,6 +280,8 @@ pub(crate) fn access_token(inner: &mut Inner, params: &HashMap<String, String>) 
             scopes: code.scopes,
             expires_at: Some(now + SHORT_LIVED_SECS),
             long_lived: false,
+            pages: code.pages,
+            revoked: false,
         },
     );
     axum::Json(
@@ -296,7 +313,7 @@ pub(crate) fn check_token(inner: &Inner, token: Option<&str>) -> Result<Token, R
     let Some(found) = inner.tokens.get(token) else {
         return Err(invalid());
     };
-    if inner.settings.invalidated {
+    if inner.settings.invalidated || found.revoked {
         return Err(graph_error(
             400,
             190,
@@ -344,11 +361,13 @@ pub(crate) fn missing_scope(inner: &Inner, token: &Token, scope: &str) -> Option
     })
 }
 
-/// The Pages `token` lets its user see.
+/// The Pages `token` lets its user see: those shared on the dialog (and still theirs), the
+/// business-owned ones only with `business_management`.
 pub(crate) fn visible_pages(token: &Token) -> Vec<&'static super::Page> {
     let business = token.scopes.iter().any(|s| s == "business_management");
     PAGES
         .iter()
+        .filter(|p| token.pages.contains(&p.id))
         .filter(|p| !p.business_owned || business)
         .collect()
 }
@@ -429,7 +448,7 @@ pub(crate) fn accounts(
 }
 
 /// A Page token for `page`: no expiry when the user token is long-lived (reference §1.1).
-pub(crate) fn page_token(inner: &mut Inner, user: &Token, page: &str) -> String {
+pub(crate) fn page_token(inner: &mut Inner, user: &Token, page: &'static str) -> String {
     let token = random("EAAP");
     let expires_at = if user.long_lived {
         None
@@ -443,6 +462,8 @@ pub(crate) fn page_token(inner: &mut Inner, user: &Token, page: &str) -> String 
             scopes: user.scopes.clone(),
             expires_at,
             long_lived: user.long_lived,
+            pages: vec![page],
+            revoked: false,
         },
     );
     token

@@ -121,6 +121,14 @@ pub struct Knobs {
     pub ig_accept_resumable: Option<bool>,
     /// Refuse captions with more hashtags than this (unverified whether Meta does: off).
     pub max_hashtags: Option<usize>,
+    /// The Pages (ids or names) the user leaves ticked on the dialog's "choose the Pages"
+    /// step: only they are shared with the app (reference §1.3: Pages not selected in the
+    /// dialog are missing). Default the first Page only, so one account is linked; list more
+    /// (`[Keryx Demo, Keryx Side Project, ...]`) for several.
+    pub select_pages: Option<Vec<String>>,
+    /// The user loses their role on these Pages (ids or names): the Pages' tokens die
+    /// (190/460) and the user's tokens no longer see them, so one account fails alone.
+    pub remove_page_role: Option<Vec<String>>,
 }
 
 pub(crate) struct Settings {
@@ -160,6 +168,8 @@ pub(crate) struct Settings {
     pub ig_refresh_keeps_old: bool,
     pub ig_accept_resumable: bool,
     pub max_hashtags: Option<usize>,
+    pub select_pages: Vec<&'static str>,
+    pub removed_pages: Vec<&'static str>,
 }
 
 impl Default for Settings {
@@ -201,8 +211,27 @@ impl Default for Settings {
             ig_refresh_keeps_old: true,
             ig_accept_resumable: false,
             max_hashtags: None,
+            select_pages: vec![PAGES[0].id],
+            removed_pages: Vec::new(),
         }
     }
+}
+
+/// The ids of the Pages `names` names (by id or name), or which one is unknown.
+fn page_ids(names: &[String]) -> std::result::Result<Vec<&'static str>, String> {
+    names
+        .iter()
+        .map(|name| {
+            PAGES
+                .iter()
+                .find(|p| p.id == name || p.name == name)
+                .map(|p| p.id)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = PAGES.iter().map(|p| p.name).collect();
+                    format!("no Page {name:?} (the Pages: {})", known.join(", "))
+                })
+        })
+        .collect()
 }
 
 /// What a token is.
@@ -219,12 +248,17 @@ pub(crate) struct Token {
     /// Fake-clock seconds; `None` never expires (Page tokens from a long-lived user token).
     pub expires_at: Option<i64>,
     pub long_lived: bool,
+    /// The Pages shared with the app on the dialog (a user token) or the Page itself.
+    pub pages: Vec<&'static str>,
+    /// Killed by the user's role on its Page being removed (190/460).
+    pub revoked: bool,
 }
 
 pub(crate) struct Code {
     pub redirect_uri: String,
     pub scopes: Vec<String>,
     pub issued_at: i64,
+    pub pages: Vec<&'static str>,
 }
 
 pub(crate) struct Page {
@@ -450,7 +484,27 @@ impl Emulator for InstagramEmulator {
         {
             return bad("permission_status is 400 or 403");
         }
+        let selected =
+            page_ids(knobs.select_pages.as_deref().unwrap_or_default()).map_err(|why| {
+                Error::input(format!("instagram emulator knobs: select_pages: {why}"))
+            })?;
+        let removed =
+            page_ids(knobs.remove_page_role.as_deref().unwrap_or_default()).map_err(|why| {
+                Error::input(format!("instagram emulator knobs: remove_page_role: {why}"))
+            })?;
         let mut inner = self.lock();
+        if knobs.select_pages.is_some() {
+            inner.settings.select_pages = selected;
+        }
+        if !removed.is_empty() {
+            for token in inner.tokens.values_mut() {
+                if matches!(&token.kind, TokenKind::Page(p) if removed.contains(&p.as_str())) {
+                    token.revoked = true;
+                }
+                token.pages.retain(|p| !removed.contains(p));
+            }
+            inner.settings.removed_pages.extend(removed);
+        }
         if let Some(v) = knobs.quota_used {
             inner.used_before = v;
         }
