@@ -404,6 +404,11 @@ fn print_summary(
     let _ = writeln!(out, "  4. Post everywhere: keryx post all reel.mp4");
     let _ = writeln!(
         out,
+        "  Several channels on one platform: keryx auth <platform> --account NAME, once per \
+         account (docs/configuration.md)"
+    );
+    let _ = writeln!(
+        out,
         "To test your own pipeline against these emulators (e.g. in CI): keryx emulator --help"
     );
     let _ = out.flush();
