@@ -640,7 +640,7 @@ fn status_of_account(home: &Home, platform: &str, account: &str) -> serde_json::
         .as_array()
         .expect("a platforms list")
         .iter()
-        .find(|p| p["platform"] == platform && p["account"] == account)
+        .find(|p| p["platform"] == platform && p["account_name"] == account)
         .cloned()
         .unwrap_or_else(|| panic!("{platform}:{account} is not in `keryx status`: {status}"))
 }

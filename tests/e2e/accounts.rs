@@ -55,7 +55,7 @@ fn entry<'a>(
         .as_array()
         .expect("an array of results")
         .iter()
-        .find(|e| e["platform"] == platform && e["account"] == account)
+        .find(|e| e["platform"] == platform && e["account_name"] == account)
         .unwrap_or_else(|| panic!("no {platform}:{account} in {results}"))
 }
 

@@ -72,7 +72,7 @@ fn entry<'a>(results: &'a serde_json::Value, account: &str) -> &'a serde_json::V
         .as_array()
         .expect("an array of results")
         .iter()
-        .find(|e| e["platform"] == IG && e["account"] == account)
+        .find(|e| e["platform"] == IG && e["account_name"] == account)
         .unwrap_or_else(|| panic!("no instagram:{account} in {results}"))
 }
 

@@ -72,6 +72,7 @@ fn assert_schema(results: &serde_json::Value) {
             "url",
             "privacy",
             "account",
+            "account_name",
             "elapsed_secs",
             "posted_at",
             "notes",

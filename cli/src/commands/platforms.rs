@@ -14,7 +14,7 @@ pub async fn run(ctx: &Context, mode: OutputMode) -> Result<()> {
                 let s = &row.status;
                 serde_json::json!({
                     "platform": s.platform,
-                    "account": row.account,
+                    "account_name": row.account,
                     "name": name(&s.platform),
                     "enabled": s.enabled,
                     "authorised": s.token.is_some(),

@@ -58,7 +58,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
                     "ok": true,
                     "dry_run": true,
                     "platform": platform.id(),
-                    "account": target.account,
+                    "account_name": target.account,
                     "video": video_json(job.video()),
                     "plan": plan_json(&plan),
                     "already_posted": previous.as_ref().map(already_posted_json),
@@ -82,7 +82,7 @@ pub async fn run(ctx: &Context, mode: OutputMode, args: PostArgs) -> Result<()> 
     let outcome = job.publish(ctx, &track).await.into_iter().next();
     match outcome.map(|o| o.ending) {
         Some(Ending::Posted(report)) => {
-            print_report(&report, mode);
+            print_report(&report, &target.account, mode);
             Ok(())
         }
         Some(Ending::Failed(e)) => Err(e),
@@ -170,7 +170,7 @@ fn refused_single(refused: Refused, target: &Target, mode: OutputMode) -> Error 
                 "hint": error.hint(),
                 "exit_code": error.exit_code(),
                 "platform": target.platform.id(),
-                "account": target.account,
+                "account_name": target.account,
                 "video": video,
             })
         );
@@ -180,10 +180,12 @@ fn refused_single(refused: Refused, target: &Target, mode: OutputMode) -> Error 
     error
 }
 
-fn print_report(report: &PostReport, mode: OutputMode) {
+/// `account_name`: the config's name for the account (`report.account` is the platform's).
+fn print_report(report: &PostReport, account_name: &str, mode: OutputMode) {
     if mode.json {
         let mut value = serde_json::to_value(report).unwrap_or_default();
         value["ok"] = serde_json::Value::Bool(true);
+        value["account_name"] = account_name.into();
         println!("{value}");
         return;
     }

@@ -160,8 +160,9 @@ fn targets(ctx: &Context, args: &PostArgs) -> Result<Vec<Target>> {
 #[derive(Serialize)]
 struct Entry {
     platform: &'static str,
-    /// The platform's account, as the config names it (`default` without `accounts:`).
-    account: String,
+    /// The platform's account, as the config names it (`default` without `accounts:`), as in
+    /// the ledger.
+    account_name: String,
     /// `posted`, `already_posted`, `failed`, `dry_run`; after failed preflight, `invalid` (its
     /// problems in `errors`) or `not_sent` (fine, but nothing was sent because of the others).
     result: &'static str,
@@ -172,7 +173,7 @@ struct Entry {
     url: Option<String>,
     privacy: Option<String>,
     /// Who the platform says posted (display name, channel), when known.
-    who: Option<String>,
+    account: Option<String>,
     /// Seconds spent publishing (not preflight).
     elapsed_secs: Option<f64>,
     /// For `already_posted`: when the ledger recorded it.
@@ -204,14 +205,14 @@ impl Entry {
     fn new(target: &Target, result: &'static str) -> Entry {
         Entry {
             platform: target.platform.id(),
-            account: target.account.clone(),
+            account_name: target.account.clone(),
             result,
             status: None,
             id: None,
             post_id: None,
             url: None,
             privacy: None,
-            who: None,
+            account: None,
             elapsed_secs: None,
             posted_at: None,
             notes: Vec::new(),
@@ -229,7 +230,7 @@ impl Entry {
                 post_id: report.post_id.clone(),
                 url: report.url.clone(),
                 privacy: report.privacy.clone(),
-                who: report.account.clone(),
+                account: report.account.clone(),
                 notes: report.notes.clone(),
                 ..Entry::new(&finished.target, "posted")
             },
@@ -239,7 +240,7 @@ impl Entry {
                 post_id: record.post_id.clone(),
                 url: record.url.clone(),
                 privacy: record.privacy.clone(),
-                who: record.account.clone(),
+                account: record.account.clone(),
                 posted_at: record.finished_at.clone(),
                 ..Entry::new(&finished.target, "already_posted")
             },

@@ -11,7 +11,8 @@ use crate::ui::OutputMode;
 pub(crate) struct AccountStatus {
     #[serde(flatten)]
     pub status: PlatformStatus,
-    /// As the config names it (`default` without `accounts:`).
+    /// As the config names it (`default` without `accounts:`), as in the ledger.
+    #[serde(rename = "account_name")]
     pub account: String,
     /// When the ledger last recorded an attempt for it (RFC 3339), if ever.
     pub last_used: Option<String>,
